@@ -1,0 +1,123 @@
+"""The journal: every prune, rehearsal and drain batch, kept in tables this project owns.
+
+A successful prune writes its run row and ids in the same transaction as its deletes, so there is
+no prune without a record and no record of a prune that rolled back. A failure is recorded in a
+transaction of its own. Tables live in the `pruner` schema so they never collide with the user's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core import errors
+from core.db import translate
+
+SCHEMA = "pruner"
+metadata = sa.MetaData(schema=SCHEMA)
+
+runs = sa.Table(
+    "prune_runs", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # prune | selected | rehearsal | drain
+    sa.Column("status", sa.String(16), nullable=False),  # succeeded | rehearsed | failed
+    sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("limit", sa.Integer, nullable=False),
+    sa.Column("cascade_rbac", sa.Boolean, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("operator", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("drain_id", sa.String(36)),  # batches of one drain share it
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.clock_timestamp()),
+    sa.Column("count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_prune_runs_entity_started", "entity", "started_at"),
+)
+
+# One row per run: the ids as one text[] (cheap to write in the prune's transaction, TOASTed).
+run_ids = sa.Table(
+    "prune_run_ids", metadata,
+    sa.Column("run_id", sa.BigInteger, sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("ids", ARRAY(sa.Text), nullable=False),
+)
+
+archive = sa.Table(
+    "prune_archive", metadata,
+    sa.Column("run_id", sa.BigInteger, sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("entity_id", sa.Text, primary_key=True),
+    sa.Column("row", JSONB, nullable=False),
+)
+
+_SETUP_LOCK = 0x70_72_75_6E  # advisory lock key: concurrent first runs create the tables once
+
+
+async def ensure_journal(engine: AsyncEngine | AsyncConnection) -> None:
+    """Create the journal tables if missing (idempotent, safe to run concurrently)."""
+    async def create(conn: AsyncConnection) -> None:
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SETUP_LOCK)))
+        await conn.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
+        await conn.run_sync(metadata.create_all, checkfirst=True)
+
+    try:
+        if isinstance(engine, AsyncEngine):
+            async with engine.begin() as conn:
+                await create(conn)
+        else:
+            await create(engine)
+    except SQLAlchemyError as exc:
+        raise translate(exc, "setting up the journal tables") from exc
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    entity: str
+    kind: str
+    cutoff: datetime
+    limit: int
+    cascade_rbac: bool
+    operator: str
+    reason: str
+    started_at: datetime
+    archived: bool = False
+    drain_id: str | None = None
+
+
+async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: int = 0,
+                 deleted: dict[str, int] | None = None, ids: list[Any] | None = None,
+                 error: str | None = None) -> int:
+    """Insert a run row (and its ids) in `conn`'s transaction; returns the run id."""
+    run_id = (await conn.execute(
+        sa.insert(runs).values(
+            entity=rec.entity, kind=rec.kind, status=status, cutoff=rec.cutoff, limit=rec.limit,
+            cascade_rbac=rec.cascade_rbac, archived=rec.archived, operator=rec.operator,
+            reason=rec.reason, drain_id=rec.drain_id, started_at=rec.started_at, count=count,
+            deleted=deleted or {}, error=error,
+        ).returning(runs.c.id)
+    )).scalar_one()
+    if ids:
+        await conn.execute(sa.insert(run_ids).values(run_id=run_id, ids=[str(i) for i in ids]))
+    return run_id
+
+
+async def reserve_run_id(conn: AsyncConnection) -> int:
+    """A run id taken before the prune (the archive rows reference it in the same statement)."""
+    seq = sa.func.pg_get_serial_sequence(f"{SCHEMA}.{runs.name}", "id")
+    return (await conn.execute(sa.select(sa.func.nextval(seq)))).scalar_one()
+
+
+def _check_run_id(run_id: Any) -> int:
+    if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id < 1:
+        raise errors.InvalidArgument(f"run id must be a positive whole number, got {run_id!r}")
+    return run_id

@@ -1,0 +1,24 @@
+"""Purger: delete one row by primary key and return it; None when there is no such row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from core.db import Database
+from core.repository.base import key_of, run_one
+
+
+@dataclass(frozen=True)
+class Purger:
+    table: sa.Table | type
+    key: Any
+
+
+async def execute_purger(db: Database, spec: Purger) -> Row[Any] | None:
+    table, pk = key_of(spec.table)
+    stmt = sa.delete(table).where(pk == spec.key).returning(*table.c)
+    return await run_one(db, stmt, f"delete from {table.name}")

@@ -1,0 +1,60 @@
+"""Test harness: one throwaway PostgreSQL cluster per test session, started by the tests.
+
+The cluster lives in a temp dir (as root it belongs to the `postgres` OS user, see
+core.pgcluster). Every test starts from empty reference and journal tables.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core import create_engine
+from core.demo import create_schema
+from core.journal import metadata as journal_metadata
+from core.pgcluster import LocalCluster
+from core.reference_schema import metadata
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    base = Path(tempfile.mkdtemp(prefix="pruner-test-"))
+    os.chmod(base, 0o755)  # the server user must traverse it when we run as root
+    cluster = LocalCluster(base / "pg")
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+    base.rmdir() if base.exists() and not any(base.iterdir()) else None
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_cluster: LocalCluster) -> str:
+    return pg_cluster.create_database("pruner_test")
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(database_url, pool_size=10, max_overflow=20)
+    await create_schema(eng)
+    yield eng
+    await eng.dispose()
+
+
+ALL_TABLES = ", ".join(
+    [f'"{t.name}"' for t in metadata.sorted_tables]
+    + [f'{t.schema}."{t.name}"' for t in journal_metadata.sorted_tables]
+)
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncEngine:
+    """The session engine on emptied tables."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"TRUNCATE {ALL_TABLES} RESTART IDENTITY CASCADE"))
+    return engine
