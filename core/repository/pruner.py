@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import errors
@@ -214,8 +215,10 @@ class Pruner:
                    ids: Sequence[Any] | None = None) -> sa.Select:
         """Oldest-first candidates: terminal, older than `before`, not blocked."""
         q = sa.select(self.key.label("id"), self.ts.label("ts")).where(self.aged(before))
-        if self.blockers:
-            q = q.where(sa.not_(self.blocked()))
+        # One NOT EXISTS per blocker, ANDed: PostgreSQL turns each into an anti-join using the
+        # blocker's FK index. NOT (a OR b) would become a hashed subplan that reads the whole
+        # blocker table on every call, however small the prune.
+        q = q.where(*(sa.not_(b.blocks(self.key)) for b in self.blockers))
         if ids is not None:
             q = q.where(self.key == sa.any_(self.ids_param(ids)))
         q = q.order_by(self.ts, self.key)
@@ -330,6 +333,7 @@ class PruneResult:
     cascade_rbac: bool = True
     dry_run: bool = False
     skipped: list[Any] = field(default_factory=list)  # requested ids that did not qualify
+    run_id: int | None = None  # set by the journaled workflows (core.operations)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -345,7 +349,7 @@ class PruneResult:
 
 
 # ------------------------------------------------------------------------------ the statement
-def _text_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
+def text_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
     return sa.func.array(sa.select(sa.cast(col, sa.Text)).select_from(source).scalar_subquery())
 
 
@@ -354,7 +358,8 @@ def prune_statement(
     ids: Sequence[Any] | None = None, archive_run_id: int | None = None,
 ) -> tuple[sa.Select, list[str]]:
     """The single statement of a prune, and the tables whose counts follow `ids` in its row."""
-    cand = p.candidates(before, limit, ids).with_for_update(of=p.table, skip_locked=True).cte("cand")
+    cand = (p.candidates(before, limit, ids)
+            .with_for_update(of=p.table, skip_locked=True).cte("cand"))
     cand_keys = sa.select(cand.c.id)
     counts: dict[str, ColumnElement[Any]] = {}
     child_keys_text: dict[str, ColumnElement[Any]] = {}
@@ -364,8 +369,8 @@ def prune_statement(
              .returning(ret[0].label("k")).cte(f"del_child_{i}"))
         counts[child.table.name] = sa.select(sa.func.count()).select_from(d).scalar_subquery()
         if child.rbac_entity_type and cascade_rbac:
-            child_keys_text[child.rbac_entity_type] = _text_array(d.c.k, d)
-    match = p.rbac_match(_text_array(cand.c.id, cand), child_keys_text) if cascade_rbac else None
+            child_keys_text[child.rbac_entity_type] = text_array(d.c.k, d)
+    match = p.rbac_match(text_array(cand.c.id, cand), child_keys_text) if cascade_rbac else None
     if match is not None:
         d = sa.delete(rbac).where(match).returning(sa.literal(1).label("k")).cte("del_rbac")
         counts[rbac.name] = sa.select(sa.func.count()).select_from(d).scalar_subquery()
@@ -390,11 +395,16 @@ def prune_statement(
     return sa.select(*cols), list(counts)
 
 
-async def _set_timeouts(conn: sa.ext.asyncio.AsyncConnection, s: PruneSettings) -> None:
-    # set_config(..., is_local => true) is SET LOCAL with bound values: it ends with the transaction.
+async def set_local_settings(conn: AsyncConnection, s: PruneSettings) -> None:
+    """SET LOCAL the timeouts (bound values via set_config; they end with the transaction).
+
+    JIT is switched off too: our statements are index-driven and short, and the planner's cost
+    estimates for LIMITed scans behind anti-joins routinely trip the JIT threshold, which then
+    spends more time compiling than the query takes."""
     await conn.execute(
         sa.select(sa.func.set_config("lock_timeout", str(s.lock_timeout_ms), True),
-                  sa.func.set_config("statement_timeout", str(s.statement_timeout_ms), True))
+                  sa.func.set_config("statement_timeout", str(s.statement_timeout_ms), True),
+                  sa.func.set_config("jit", "off", True))
     )
 
 
@@ -441,7 +451,7 @@ async def execute_pruner(
     row = None
     try:
         async with transaction(db) as conn:
-            await _set_timeouts(conn, settings)
+            await set_local_settings(conn, settings)
             row = (await conn.execute(stmt)).one()
             if dry_run:
                 raise _Rehearsal
