@@ -92,9 +92,9 @@ def translate(exc: BaseException, doing: str) -> errors.PrunerError:
     if code in SQLSTATE_ERRORS:
         kind = SQLSTATE_ERRORS[code]
         return kind(f"{doing} failed: {detail}")
-    if isinstance(exc, OSError | ConnectionError) or (
-        isinstance(exc, OperationalError | DBAPIError) and getattr(exc, "connection_invalidated", False)
-    ):
+    invalidated = isinstance(exc, OperationalError | DBAPIError) and getattr(
+        exc, "connection_invalidated", False)
+    if isinstance(exc, OSError | ConnectionError) or invalidated:
         return errors.DatabaseUnavailable(f"{doing} failed: database unreachable ({detail})")
     if isinstance(exc, DBAPIError):
         return errors.PruneFailed(f"{doing} failed: {detail}")

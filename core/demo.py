@@ -7,11 +7,16 @@ a few are in ERROR (kept), and a few dead ones are blocked by a routing or a liv
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
 from core.journal import ensure_journal
+from core.pgcluster import LocalCluster, server_user_can_use
 from core.reference_schema import metadata
 
 MIN_SESSIONS, MAX_SESSIONS = 1, 10_000_000
@@ -160,3 +165,30 @@ async def seed(engine: AsyncEngine, sessions: int = 20_000, *, seed_value: float
                 await conn.execute(sa.select(sa.func.count()).select_from(table))
             ).scalar_one()
     return counts
+
+
+DEMO_DIR_ENV = "PRUNER_DEMO_DIR"
+
+
+def demo_cluster_dir(project_dir: Path) -> Path:
+    """Where the embedded demo cluster lives: `.pruner/demo-pg` in the project, unless the server
+    user cannot reach the project (root running from a private home), then under /var/tmp."""
+    configured = os.environ.get(DEMO_DIR_ENV)
+    if configured:
+        return Path(configured)
+    local = project_dir / ".pruner" / "demo-pg"
+    if server_user_can_use(project_dir):
+        return local
+    digest = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"pruner-demo-{digest}" / "pg"
+
+
+def start_demo_cluster(project_dir: Path) -> LocalCluster:
+    """Start (creating on first use) the embedded demo cluster; its data survives restarts."""
+    datadir = demo_cluster_dir(project_dir)
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chmod(datadir.parent, 0o755)  # the server user must reach its data directory
+    cluster = LocalCluster(datadir)
+    cluster.start()
+    return cluster

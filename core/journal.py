@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
-from core.db import translate
+from core.db import transaction, translate
 
 SCHEMA = "pruner"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -44,18 +44,22 @@ runs = sa.Table(
     sa.Index("ix_prune_runs_entity_started", "entity", "started_at"),
 )
 
+def _run_fk() -> sa.ForeignKey:
+    # Deferred: a prune writes its archive rows in the same statement as its deletes, before the
+    # run row that they belong to exists; the check happens at commit.
+    return sa.ForeignKey(runs.c.id, ondelete="CASCADE", deferrable=True, initially="DEFERRED")
+
+
 # One row per run: the ids as one text[] (cheap to write in the prune's transaction, TOASTed).
-run_ids = sa.Table(
+pruned_ids = sa.Table(
     "prune_run_ids", metadata,
-    sa.Column("run_id", sa.BigInteger, sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column("run_id", sa.BigInteger, _run_fk(), primary_key=True),
     sa.Column("ids", ARRAY(sa.Text), nullable=False),
 )
 
 archive = sa.Table(
     "prune_archive", metadata,
-    sa.Column("run_id", sa.BigInteger, sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column("run_id", sa.BigInteger, _run_fk(), primary_key=True),
     sa.Column("entity_id", sa.Text, primary_key=True),
     sa.Column("row", JSONB, nullable=False),
 )
@@ -96,10 +100,12 @@ class RunRecord:
 
 async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: int = 0,
                  deleted: dict[str, int] | None = None, ids: list[Any] | None = None,
-                 error: str | None = None) -> int:
+                 error: str | None = None, run_id: int | None = None) -> int:
     """Insert a run row (and its ids) in `conn`'s transaction; returns the run id."""
+    given = {} if run_id is None else {"id": run_id}
     run_id = (await conn.execute(
         sa.insert(runs).values(
+            **given,
             entity=rec.entity, kind=rec.kind, status=status, cutoff=rec.cutoff, limit=rec.limit,
             cascade_rbac=rec.cascade_rbac, archived=rec.archived, operator=rec.operator,
             reason=rec.reason, drain_id=rec.drain_id, started_at=rec.started_at, count=count,
@@ -107,7 +113,8 @@ async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: i
         ).returning(runs.c.id)
     )).scalar_one()
     if ids:
-        await conn.execute(sa.insert(run_ids).values(run_id=run_id, ids=[str(i) for i in ids]))
+        await conn.execute(sa.insert(pruned_ids).values(run_id=run_id,
+                                                          ids=[str(i) for i in ids]))
     return run_id
 
 
@@ -121,3 +128,91 @@ def _check_run_id(run_id: Any) -> int:
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id < 1:
         raise errors.InvalidArgument(f"run id must be a positive whole number, got {run_id!r}")
     return run_id
+
+
+# ------------------------------------------------------------------------------ reading
+@dataclass(frozen=True)
+class Run:
+    id: int
+    entity: str
+    kind: str
+    status: str
+    cutoff: datetime
+    limit: int
+    cascade_rbac: bool
+    archived: bool
+    operator: str
+    reason: str
+    drain_id: str | None
+    started_at: datetime
+    finished_at: datetime
+    count: int
+    deleted: dict[str, int]
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k in ("cutoff", "started_at", "finished_at"):
+            d[k] = d[k].isoformat()
+        return d
+
+
+async def _exists(conn: AsyncConnection) -> bool:
+    q = sa.select(sa.func.to_regclass(f"{SCHEMA}.{runs.name}"))
+    return (await conn.execute(q)).scalar() is not None
+
+
+async def history(db: Any, *, limit: int = 50, entity: str | None = None,
+                  status: str | None = None, kind: str | None = None,
+                  operator: str | None = None) -> list[Run]:
+    """The newest runs first, optionally filtered. An absent journal is an empty history."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise errors.InvalidArgument("history limit must be a whole number from 1 to 10,000")
+    q = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+    for col, value in ((runs.c.entity, entity), (runs.c.status, status), (runs.c.kind, kind),
+                       (runs.c.operator, operator)):
+        if value:
+            q = q.where(col == value)
+    try:
+        async with transaction(db) as conn:
+            if not await _exists(conn):
+                return []
+            return [Run(**r._mapping) for r in (await conn.execute(q)).all()]
+    except SQLAlchemyError as exc:
+        raise translate(exc, "reading the journal") from exc
+
+
+async def get_run(db: Any, run_id: Any) -> Run:
+    run_id = _check_run_id(run_id)
+    try:
+        async with transaction(db) as conn:
+            row = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none() \
+                if await _exists(conn) else None
+    except SQLAlchemyError as exc:
+        raise translate(exc, "reading the journal") from exc
+    if row is None:
+        raise errors.InvalidArgument(f"no run {run_id} in the journal")
+    return Run(**row._mapping)
+
+
+async def run_ids(db: Any, run_id: Any) -> list[str]:
+    run_id = _check_run_id(run_id)
+    try:
+        async with transaction(db) as conn:
+            row = (await conn.execute(sa.select(pruned_ids.c.ids)
+                                      .where(pruned_ids.c.run_id == run_id))).scalar()
+    except SQLAlchemyError as exc:
+        raise translate(exc, "reading the journal") from exc
+    return list(row or [])
+
+
+async def archived_rows(db: Any, run_id: Any) -> list[tuple[str, dict[str, Any]]]:
+    run_id = _check_run_id(run_id)
+    q = (sa.select(archive.c.entity_id, archive.c.row).where(archive.c.run_id == run_id)
+         .order_by(archive.c.entity_id))
+    try:
+        async with transaction(db) as conn:
+            return [(r.entity_id, r.row) for r in (await conn.execute(q)).all()]
+    except SQLAlchemyError as exc:
+        raise translate(exc, "reading the archive") from exc
+

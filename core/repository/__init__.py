@@ -4,8 +4,8 @@ from core.repository.creator import Creator, execute_creator
 from core.repository.pruner import (
     Blocker,
     Child,
-    PruneResult,
     Pruner,
+    PruneResult,
     PruneSettings,
     execute_pruner,
 )

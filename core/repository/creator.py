@@ -22,6 +22,6 @@ class Creator:
 async def execute_creator(db: Database, spec: Creator) -> Row[Any]:
     table, _ = key_of(spec.table)
     stmt = sa.insert(table).values(checked_values(table, spec.values)).returning(*table.c)
-    row = await run_one(db, stmt, f"insert into {table.name}")
+    row = await run_one(db, stmt, f"adding a row to {table.name}")
     assert row is not None  # INSERT … RETURNING always yields the row
     return row

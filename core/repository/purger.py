@@ -21,4 +21,4 @@ class Purger:
 async def execute_purger(db: Database, spec: Purger) -> Row[Any] | None:
     table, pk = key_of(spec.table)
     stmt = sa.delete(table).where(pk == spec.key).returning(*table.c)
-    return await run_one(db, stmt, f"delete from {table.name}")
+    return await run_one(db, stmt, f"deleting a row of {table.name}")

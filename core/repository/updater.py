@@ -27,4 +27,4 @@ async def execute_updater(db: Database, spec: Updater) -> Row[Any] | None:
     if not values:
         raise errors.InvalidArgument("Updater needs at least one value to set")
     stmt = sa.update(table).where(pk == spec.key).values(values).returning(*table.c)
-    return await run_one(db, stmt, f"update of {table.name}")
+    return await run_one(db, stmt, f"updating a row of {table.name}")
