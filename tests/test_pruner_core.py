@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import PruneSettings, execute_pruner, registry
-from core import errors
+from core import PruneSettings, errors, execute_pruner, registry
 from core.reference_schema import (
     association_scopes_entities as rbac,
 )
