@@ -34,7 +34,7 @@ def result_csv(result: PruneResult, pruned_at: datetime | None = None) -> str:
     """The ids of a result as CSV text (what the console's download button serves)."""
     import io
 
-    at = pruned_at or datetime.now(UTC)
+    at = pruned_at or result.pruned_at or datetime.now(UTC)
     buf = io.StringIO()
     write_ids_csv(buf, ((result.run_id, result.entity, i, at) for i in result.ids))
     return buf.getvalue()

@@ -100,9 +100,12 @@ class RunRecord:
 
 async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: int = 0,
                  deleted: dict[str, int] | None = None, ids: list[Any] | None = None,
-                 error: str | None = None, run_id: int | None = None) -> int:
+                 error: str | None = None, run_id: int | None = None,
+                 finished_at: datetime | None = None) -> int:
     """Insert a run row (and its ids) in `conn`'s transaction; returns the run id."""
-    given = {} if run_id is None else {"id": run_id}
+    given: dict[str, Any] = {} if run_id is None else {"id": run_id}
+    if finished_at is not None:
+        given["finished_at"] = finished_at
     run_id = (await conn.execute(
         sa.insert(runs).values(
             **given,

@@ -11,8 +11,10 @@ is then recorded as failed in a transaction of its own.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import inspect
 import os
+import socket
 import tempfile
 import time
 import uuid
@@ -44,7 +46,12 @@ KEEP_IDS_IN_MEMORY = 100_000  # a drain spills ids to a CSV file beyond this
 
 
 def default_operator() -> str:
-    return os.environ.get("PRUNER_OPERATOR") or f"{os.environ.get('USER', 'unknown')}@cli"
+    """PRUNER_OPERATOR, else the OS user and host the command runs as."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return os.environ.get("PRUNER_OPERATOR") or f"{user}@{socket.gethostname()}"
 
 
 def _check_text(value: Any, name: str, top: int, *, required: bool = False) -> str:
@@ -115,16 +122,17 @@ async def prune(
             result = await execute_pruner(
                 conn, pruner, before=before, limit=limit, cascade_rbac=cascade_rbac, ids=ids,
                 archive_run_id=run_id if archive else None, settings=settings)
+            result = replace(result, run_id=run_id, pruned_at=datetime.now(UTC))
             await journal.record(conn, replace(rec, limit=result.limit), run_id=run_id,
                                  status="succeeded", count=result.count, deleted=result.deleted,
-                                 ids=result.ids)
+                                 ids=result.ids, finished_at=result.pruned_at)
     except errors.InvalidArgument:
         raise  # nothing ran: bad input is not a failed run
     except (SQLAlchemyError, OSError, errors.PrunerError) as exc:
         err = translate(exc, f"prune of {pruner.name}")
         await _record_failure(db, rec, err)
         raise err from exc
-    return replace(result, run_id=run_id)
+    return result
 
 
 async def rehearse(

@@ -334,10 +334,12 @@ class PruneResult:
     dry_run: bool = False
     skipped: list[Any] = field(default_factory=list)  # requested ids that did not qualify
     run_id: int | None = None  # set by the journaled workflows (core.operations)
+    pruned_at: datetime | None = None  # when the journal says it happened
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["cutoff"] = self.cutoff.isoformat()
+        d["pruned_at"] = self.pruned_at.isoformat() if self.pruned_at else None
         d["ids"] = [str(i) if isinstance(i, uuid.UUID) else i for i in self.ids]
         d["skipped"] = [str(i) if isinstance(i, uuid.UUID) else i for i in self.skipped]
         return d
