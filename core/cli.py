@@ -238,15 +238,15 @@ async def cmd_prune(args: argparse.Namespace, db: Any) -> int:
     pruner = registry.get(args.entity)
     before = cutoff_of(args)
     ids = read_ids(args.ids_from) if args.ids_from else None
-    limit = args.limit if args.limit is not None else (len(ids) if ids else DEFAULT_LIMIT)
-    kw = dict(before=before, limit=limit, cascade_rbac=not args.no_rbac, ids=ids,
+    kw = dict(before=before, limit=args.limit, cascade_rbac=not args.no_rbac, ids=ids,
               operator=args.operator, reason=args.reason)
     out = open_csv(args.csv) if args.csv else None  # an unwritable path fails before any delete
     try:
         if args.dry_run:
             result = await operations.rehearse(db, pruner, **kw)
         else:
-            confirm(pruner.name, await _describe(db, pruner, before, limit, ids, args), args.yes)
+            confirm(pruner.name, await _describe(db, pruner, before, args.limit, ids, args),
+                    args.yes)
             result = await operations.prune(db, pruner, archive=args.archive, **kw)
     except BaseException:
         if out is not None:
@@ -265,7 +265,7 @@ async def cmd_prune(args: argparse.Namespace, db: Any) -> int:
     return EXIT_OK
 
 
-async def _describe(db: Any, pruner: Pruner, before: datetime, limit: int,
+async def _describe(db: Any, pruner: Pruner, before: datetime, limit: int | None,
                     ids: Sequence[str] | None, args: argparse.Namespace) -> str:
     if args.yes or not sys.stdin.isatty():
         return ""
@@ -273,8 +273,8 @@ async def _describe(db: Any, pruner: Pruner, before: datetime, limit: int,
         return f"About to delete up to {len(ids):,} selected {pruner.name} rows."
     from core.preview import preview
 
-    pv = await preview(db, pruner, before=before, limit=limit, cascade_rbac=not args.no_rbac,
-                       sample_size=0)
+    pv = await preview(db, pruner, before=before, limit=limit or DEFAULT_LIMIT,
+                       cascade_rbac=not args.no_rbac, sample_size=0)
     return (f"About to delete {pv.would_delete:,} of {pv.candidates:,} {pruner.name} "
             f"older than {before.isoformat()}: {fmt_counts(pv.cascade)}")
 

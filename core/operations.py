@@ -18,6 +18,7 @@ import socket
 import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -65,17 +66,16 @@ def _check_text(value: Any, name: str, top: int, *, required: bool = False) -> s
     return value
 
 
-_ready: set[int] = set()
+_ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()  # engines whose journal exists
 
 
 async def _journal_ready(db: Database) -> None:
-    engine = db if isinstance(db, AsyncEngine) else None
-    if engine is not None and id(engine) in _ready:
+    if isinstance(db, AsyncEngine) and db in _ready:
         return
     async with transaction(db) as conn:
         await journal.ensure_journal(conn)
-    if engine is not None:
-        _ready.add(id(engine))
+    if isinstance(db, AsyncEngine):
+        _ready.add(db)
 
 
 async def _record_failure(db: Database, rec: journal.RunRecord, exc: errors.PrunerError) -> None:
@@ -92,7 +92,7 @@ async def prune(
     pruner: Pruner,
     *,
     before: datetime,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cascade_rbac: bool = True,
     ids: Iterable[Any] | None = None,
     archive: bool = False,
@@ -140,7 +140,7 @@ async def rehearse(
     pruner: Pruner,
     *,
     before: datetime,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cascade_rbac: bool = True,
     ids: Iterable[Any] | None = None,
     operator: str | None = None,

@@ -419,7 +419,7 @@ async def execute_pruner(
     pruner: Pruner,
     *,
     before: datetime,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cascade_rbac: bool = True,
     ids: Iterable[Any] | None = None,
     dry_run: bool = False,
@@ -428,9 +428,10 @@ async def execute_pruner(
 ) -> PruneResult:
     """Delete up to `limit` of the oldest terminal rows older than `before`, in one transaction.
 
-    `ids` restricts the sweep to those rows (each still has to qualify; the rest come back as
-    `skipped`). `dry_run` runs the exact prune and rolls it back. Errors arrive as
-    `core.errors.PrunerError` subclasses and leave every table as it was.
+    `limit` defaults to 1,000, or to the number of `ids` when they are given. `ids` restricts the
+    sweep to those rows (each still has to qualify; the rest come back as `skipped`). `dry_run`
+    runs the exact prune and rolls it back. Errors arrive as `core.errors.PrunerError`
+    subclasses and leave every table as it was.
     """
     settings = settings or PruneSettings.from_env()
     before = check_before(before)
@@ -445,8 +446,8 @@ async def execute_pruner(
             raise errors.InvalidArgument(
                 f"{len(wanted):,} ids given; at most {settings.max_limit:,} per prune"
             )
-        limit = len(wanted) if limit == DEFAULT_LIMIT else limit
-    limit = check_limit(limit, settings)
+        limit = len(wanted) if limit is None else limit
+    limit = check_limit(DEFAULT_LIMIT if limit is None else limit, settings)
     stmt, tables = prune_statement(pruner, before, limit, cascade_rbac=cascade_rbac, ids=wanted,
                                    archive_run_id=archive_run_id)
     doing = f"{'rehearsal of ' if dry_run else ''}prune of {pruner.name}"
