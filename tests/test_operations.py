@@ -250,3 +250,14 @@ async def test_a_failing_batch_stops_the_drain_and_keeps_committed_batches(db):
     assert await count(db, sessions) == 7 and await count(db, kernels) == 14
     statuses = [run.status for run in await runs(db)]
     assert statuses == ["failed", "succeeded"]
+
+
+async def test_a_prune_inside_a_callers_rolled_back_transaction_leaves_no_journal_row(db):
+    await add_session(db, age_days=20)
+    async with db.connect() as conn:
+        await conn.begin()
+        r = await operations.prune(conn, SESSIONS, before=now(), limit=5, operator="l")
+        assert r.count == 1 and r.run_id is not None
+        await conn.rollback()
+    assert await runs(db) == []
+    assert await count(db, sessions) == 1
