@@ -1,0 +1,543 @@
+"""Faults: the pruning backend dies, the server restarts, locks and timeouts bite, a drain breaks.
+
+Fault points are server-side hooks created here: a trigger on the table being deleted from at that
+point waits on an advisory lock that the test holds, so the test knows from `pg_stat_activity`
+exactly where the prune is before it kills the backend (or stops the server). Points:
+
+    kernels / session_dependencies / rbac / sessions / vfolder_permissions / vfolders /
+    audit_logs   BEFORE DELETE of the n-th row of that table (mid-statement)
+    statement    AFTER the whole delete statement (everything deleted, nothing committed)
+    journal      while the journal row's ids are written (ops.prune only)
+    commit       a deferred constraint trigger: inside COMMIT, before it is durable
+
+Every trial compares every reference table row by row with its state before the prune.
+Kill trials: 24 by default, 120 under PRUNER_SOAK=full; restart trials: 2 / 20.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core import PruneSettings, errors, execute_pruner, registry
+from core.demo import create_schema
+from core.pgcluster import LocalCluster
+from tests.reliability_helpers import (
+    REFERENCE_TABLES,
+    assert_operator_message,
+    engine_for,
+    full_snapshot,
+    operations_module,
+    seed_sessions,
+    size,
+)
+
+pytestmark = pytest.mark.soak
+
+KILL_TRIALS = size(24, 120)
+RESTART_TRIALS = size(2, 20)
+DRAIN_TRIALS = size(3, 12)
+HOOK_LOCK = 1717662060  # advisory lock key the hooks wait on while the test holds it
+VICTIM = "fault-victim"
+
+HOOK_SQL = [
+    "CREATE TABLE IF NOT EXISTS fault_hook (point text NOT NULL, nth int NOT NULL)",
+    "CREATE SEQUENCE IF NOT EXISTS fault_seq",
+    """
+    CREATE OR REPLACE FUNCTION fault_wait() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE h fault_hook;
+    BEGIN
+      SELECT * INTO h FROM fault_hook LIMIT 1;
+      IF h.point = TG_ARGV[0] THEN
+        IF nextval('fault_seq') = h.nth THEN
+          PERFORM pg_advisory_xact_lock_shared(1717662060);  -- parks while the test holds it
+        END IF;
+      END IF;
+      IF TG_OP = 'INSERT' THEN RETURN NEW; END IF;
+      RETURN OLD;
+    END $$
+    """,
+]
+# (trigger name, table, timing, hook point)
+HOOKS = [
+    ("fh_kernels", "kernels", "BEFORE DELETE", "kernels"),
+    ("fh_deps", "session_dependencies", "BEFORE DELETE", "session_dependencies"),
+    ("fh_rbac", "association_scopes_entities", "BEFORE DELETE", "rbac"),
+    ("fh_sessions", "sessions", "BEFORE DELETE", "sessions"),
+    ("fh_vperm", "vfolder_permissions", "BEFORE DELETE", "vfolder_permissions"),
+    ("fh_vfolders", "vfolders", "BEFORE DELETE", "vfolders"),
+    ("fh_logs", "audit_logs", "BEFORE DELETE", "audit_logs"),
+    ("fh_journal", "pruner.prune_run_ids", "BEFORE INSERT", "journal"),
+]
+STATEMENT_HOOKS = [("fh_stmt_" + t, t) for t in ("sessions", "vfolders", "audit_logs")]
+COMMIT_HOOKS = [("fh_commit_" + t, t) for t in ("sessions", "vfolders", "audit_logs")]
+
+# Which hook points a prune of each entity passes, and the table whose row count bounds `nth`.
+POINTS: dict[str, dict[str, str | None]] = {
+    "sessions": {"kernels": "kernels", "session_dependencies": "session_dependencies",
+                 "rbac": "association_scopes_entities", "sessions": "sessions",
+                 "statement": None, "journal": None, "commit": "sessions"},
+    "vfolders": {"vfolder_permissions": "vfolder_permissions",
+                 "rbac": "association_scopes_entities", "vfolders": "vfolders",
+                 "statement": None, "journal": None, "commit": "vfolders"},
+    "audit_logs": {"audit_logs": "audit_logs", "statement": None, "journal": None,
+                   "commit": "audit_logs"},
+}
+
+SEED_OTHERS = [
+    """
+    INSERT INTO vfolders (name, status, "user", status_changed)
+    SELECT 'vf-' || g,
+           (ARRAY['ready', 'delete-complete', 'delete-error', 'delete-pending'])[1 + g % 4],
+           gen_random_uuid(), now() - make_interval(days => 2 + g)
+    FROM generate_series(1, 24) AS g
+    """,
+    """
+    INSERT INTO vfolder_permissions (vfolder, "user")
+    SELECT v.id, gen_random_uuid() FROM vfolders v CROSS JOIN generate_series(1, 2)
+    """,
+    "INSERT INTO model_cards (name, vfolder) SELECT 'card', id FROM vfolders "
+    "WHERE status = 'delete-complete' ORDER BY name LIMIT 2",
+    """
+    INSERT INTO association_scopes_entities (scope_type, scope_id, entity_type, entity_id)
+    SELECT 'user', v."user"::text, 'vfolder', v.id::text FROM vfolders v
+    """,
+    """
+    INSERT INTO audit_logs (created_at, actor, action)
+    SELECT now() - make_interval(days => g), 'u', 'login' FROM generate_series(1, 40) AS g
+    """,
+]
+
+
+# ------------------------------------------------------------------------------ set-up
+async def install_hooks(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for stmt in HOOK_SQL:
+            await conn.execute(sa.text(stmt))
+        for name, table, timing, point in HOOKS:
+            await conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            await conn.execute(sa.text(
+                f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION fault_wait('{point}')"))
+        for name, table in STATEMENT_HOOKS:
+            await conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            await conn.execute(sa.text(
+                f"CREATE TRIGGER {name} AFTER DELETE ON {table} FOR EACH STATEMENT "
+                "EXECUTE FUNCTION fault_wait('statement')"))
+        for name, table in COMMIT_HOOKS:
+            await conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            await conn.execute(sa.text(
+                f"CREATE CONSTRAINT TRIGGER {name} AFTER DELETE ON {table} "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_wait('commit')"))
+
+
+async def reset_data(engine: AsyncEngine, seed: int) -> None:
+    """Fresh, small data set (TRUNCATE fires no delete hooks) and an empty journal."""
+    rng = random.Random(seed)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in REFERENCE_TABLES)
+            + ", pruner.prune_runs, pruner.prune_run_ids, pruner.prune_archive, fault_hook "
+            "RESTART IDENTITY CASCADE"))
+        await seed_sessions(conn, dead=rng.randint(10, 40), live=rng.randint(2, 10), blocked=2,
+                            stuck=2, deps=rng.randint(2, 15), seed=rng.random())
+        for stmt in SEED_OTHERS:
+            await conn.execute(sa.text(stmt))
+
+
+async def journal_rows(engine: AsyncEngine) -> list[tuple[str, int, str | None]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.text(
+            "SELECT status, count, error FROM pruner.prune_runs ORDER BY id"))
+        return [tuple(r) for r in rows]
+
+
+async def snapshot_of(engine: AsyncEngine) -> dict[str, list[str]]:
+    async with engine.connect() as conn:
+        return await full_snapshot(conn)
+
+
+@pytest.fixture(scope="module")
+def faults_url(pg_cluster: LocalCluster) -> str:
+    """A database of its own on the shared cluster: the hooks never reach other tests' tables."""
+    return pg_cluster.create_database("pruner_faults")
+
+
+@pytest.fixture(scope="module")
+async def faults_db(faults_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = engine_for(faults_url, app="fault-setup")
+    await create_schema(eng)
+    await install_hooks(eng)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def restart_cluster() -> Iterator[LocalCluster]:
+    """A cluster of its own: these tests stop the server with `immediate`."""
+    base = Path(tempfile.mkdtemp(prefix="pruner-restart-"))
+    os.chmod(base, 0o755)
+    cluster = LocalCluster(base / "pg")
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+
+
+# ------------------------------------------------------------------------------ the killer
+async def wait_parked(killer: AsyncConnection, task: asyncio.Task[Any],
+                      seconds: float = 30) -> int:
+    """The pid of the victim's backend once it waits on the hook's advisory lock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        pid = (await killer.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = :app "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"), {"app": VICTIM}
+        )).scalar()
+        if pid is not None:
+            return int(pid)
+        if task.done():
+            exc = task.exception()
+            raise AssertionError(f"the prune ended without reaching the hook: {exc!r}")
+        await asyncio.sleep(0.01)
+    raise AssertionError("the prune never reached the hook")
+
+
+async def arm(killer: AsyncConnection, point: str, nth: int) -> None:
+    await killer.execute(sa.text("DELETE FROM fault_hook"))
+    await killer.execute(sa.text("SELECT setval('fault_seq', 1, false)"))
+    await killer.execute(sa.text("INSERT INTO fault_hook VALUES (:p, :n)"), {"p": point, "n": nth})
+    await killer.execute(sa.select(sa.func.pg_advisory_lock(HOOK_LOCK)))
+
+
+async def disarm(killer: AsyncConnection) -> None:
+    await killer.execute(sa.text("DELETE FROM fault_hook"))
+    await killer.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+
+
+def victim_call(url: str, entity: str, limit: int, use_ops: bool, **kw: Any,
+                ) -> tuple[AsyncEngine, Callable[[], Awaitable[Any]]]:
+    eng = engine_for(url, app=VICTIM)
+    pruner = registry.get(entity)
+    ops = operations_module()
+
+    async def call() -> Any:
+        if use_ops:
+            assert ops is not None
+            return await ops.prune(eng, pruner, before=datetime.now(UTC), limit=limit,
+                                   operator="fault-test", reason="kill trial", **kw)
+        return await execute_pruner(eng, pruner, before=datetime.now(UTC), limit=limit, **kw)
+
+    return eng, call
+
+
+async def plan_trial(engine: AsyncEngine, rng: random.Random, entity: str, use_ops: bool,
+                     ) -> tuple[str, int, int]:
+    """A hook point the prune passes, the n-th row to park at, and the limit: the counts come
+    from a rehearsal (same statement, rolled back; the hooks are disarmed)."""
+    limit = rng.randint(1, 60)
+    pruner = registry.get(entity)
+    dry = await execute_pruner(engine, pruner, before=datetime.now(UTC), limit=limit,
+                               dry_run=True)
+    points = [p for p, table in POINTS[entity].items()
+              if (table is None or dry.deleted.get(table, 0) > 0) and (use_ops or p != "journal")]
+    if dry.count == 0:
+        points = ["statement"]  # an empty prune still runs its statement
+    point = rng.choice(points)
+    table = POINTS[entity][point]
+    nth = rng.randint(1, dry.deleted[table]) if table else 1
+    return point, nth, limit
+
+
+# ------------------------------------------------------------------------------ kill trials
+async def test_killing_the_backend_anywhere_in_the_prune_changes_nothing(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    ops = operations_module()
+    rng = random.Random(int(os.environ.get("PRUNER_FAULT_SEED", "20240601")))
+    seen: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    partial = 0
+    for trial in range(KILL_TRIALS):
+        await reset_data(faults_db, seed=trial)
+        entity = rng.choices(list(POINTS), weights=[3, 1, 1])[0]
+        use_ops = ops is not None and trial % 3 != 2  # two in three through the journal
+        point, nth, limit = await plan_trial(faults_db, rng, entity, use_ops)
+        before = await snapshot_of(faults_db)
+        eng, call = victim_call(faults_url, entity, limit, use_ops)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, point, nth)
+                task = asyncio.create_task(call())
+                pid = await wait_parked(killer, task)
+                assert (await killer.execute(
+                    sa.select(sa.func.pg_terminate_backend(pid)))).scalar() is True
+                await disarm(killer)
+            with pytest.raises((errors.DatabaseUnavailable, errors.PruneFailed)) as info:
+                await asyncio.wait_for(task, 60)
+        finally:
+            await eng.dispose()
+            await killer_eng.dispose()
+        assert_operator_message(info.value)
+        kinds.setdefault(type(info.value).__name__, str(info.value))
+        after = await snapshot_of(faults_db)
+        partial += after != before
+        assert after == before, f"trial {trial}: {entity} killed at {point}#{nth} changed rows"
+        journal = await journal_rows(faults_db)  # the failure is recorded, never a success
+        assert journal == ([("failed", 0, str(info.value))] if use_ops else []), journal
+        seen[point] = seen.get(point, 0) + 1
+    print(f"\nkill trials: {KILL_TRIALS}, partial prunes: {partial}, points: {seen}, "
+          f"errors: {kinds}")
+    assert len(seen) >= min(5, KILL_TRIALS // 4)  # the trials really spread over the points
+
+
+# ------------------------------------------------------------------------------ restarts
+async def test_an_immediate_server_restart_mid_prune_changes_nothing(
+    restart_cluster: LocalCluster,
+) -> None:
+    ops = operations_module()
+    url = restart_cluster.create_database("pruner_restart")
+    setup = engine_for(url, app="fault-setup")
+    await create_schema(setup)
+    await install_hooks(setup)
+    await setup.dispose()
+    rng = random.Random(7)
+    partial = 0
+    for trial in range(RESTART_TRIALS):
+        url = restart_cluster.url("pruner_restart")  # the port may move on restart
+        setup = engine_for(url, app="fault-setup")
+        use_ops = ops is not None and trial % 2 == 0
+        try:
+            await reset_data(setup, seed=100 + trial)
+            point, nth, limit = await plan_trial(setup, rng, "sessions", use_ops)
+            before = await snapshot_of(setup)
+        finally:
+            await setup.dispose()
+        eng, call = victim_call(url, "sessions", limit, use_ops)
+        killer_eng = engine_for(url, app="fault-killer")
+        killer = await killer_eng.connect()
+        await killer.execution_options(isolation_level="AUTOCOMMIT")
+        await arm(killer, point, nth)
+        task = asyncio.create_task(call())
+        try:
+            await wait_parked(killer, task)
+            await asyncio.to_thread(restart_cluster.stop, "immediate")
+            [outcome] = await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 60)
+        finally:
+            task.cancel()
+            await asyncio.to_thread(restart_cluster.start)
+            with contextlib.suppress(Exception):  # it died with the server
+                await killer.close()
+            await killer_eng.dispose()
+            await eng.dispose()
+        assert isinstance(outcome, errors.DatabaseUnavailable), repr(outcome)
+        assert_operator_message(outcome)
+        print(f"\nrestart at {point}#{nth}: {outcome}")
+        check = engine_for(restart_cluster.url("pruner_restart"), app="fault-check")
+        try:
+            async with check.begin() as conn:
+                await conn.execute(sa.text("DELETE FROM fault_hook"))
+            after = await snapshot_of(check)
+            journal = await journal_rows(check)
+            # and the server is usable again: the same prune now goes through
+            pruner = registry.get("sessions")
+            redo = await execute_pruner(check, pruner, before=datetime.now(UTC), limit=limit)
+        finally:
+            await check.dispose()
+        partial += after != before
+        assert after == before, f"restart at {point}#{nth} left a partial prune"
+        assert all(status == "failed" for status, _, _ in journal), journal
+        assert redo.count > 0 or point == "statement"
+    print(f"\nrestart trials: {RESTART_TRIALS}, partial prunes: {partial}")
+
+
+# ------------------------------------------------------------------------------ timeouts
+LOCKED_ROWS = {
+    # what another transaction holds FOR UPDATE while a prune needs to delete it
+    "kernel": ("sessions", "SELECT 1 FROM kernels WHERE session_id = :sid FOR UPDATE"),
+    "dependency edge": ("sessions", "SELECT 1 FROM session_dependencies "
+                                    "WHERE session_id = :sid OR depends_on = :sid FOR UPDATE"),
+    "rbac row (entity)": ("sessions", "SELECT 1 FROM association_scopes_entities "
+                                      "WHERE entity_id = :sidt FOR UPDATE"),
+    "rbac row (scope)": ("sessions", "SELECT 1 FROM association_scopes_entities "
+                                     "WHERE scope_id = :sidt FOR UPDATE"),
+    "vfolder permission": ("vfolders", "SELECT 1 FROM vfolder_permissions "
+                                       "WHERE vfolder = :vid FOR UPDATE"),
+}
+
+
+@pytest.mark.parametrize("what", list(LOCKED_ROWS))
+async def test_a_lock_timeout_on_any_child_row_is_typed_changes_nothing_and_is_journaled(
+    db: AsyncEngine, what: str
+) -> None:
+    from tests.factories import add_dependency, add_session, add_vfolder, snapshot
+
+    entity, lock_sql = LOCKED_ROWS[what]
+    older = await add_session(db, age_days=40)
+    sid = await add_session(db, age_days=30)
+    await add_dependency(db, older, sid)
+    vid = await add_vfolder(db)
+    before = await snapshot(db)
+    ops = operations_module()
+    settings = PruneSettings(lock_timeout_ms=150)
+    async with db.connect() as holder:
+        await holder.begin()
+        held = await holder.execute(sa.text(lock_sql), {"sid": sid, "sidt": str(sid), "vid": vid})
+        assert held.first() is not None
+        with pytest.raises(errors.LockTimeout) as info:
+            if ops is not None:
+                await ops.prune(db, registry.get(entity), before=datetime.now(UTC), limit=10,
+                                operator="t", reason="lock", settings=settings)
+            else:
+                await execute_pruner(db, registry.get(entity), before=datetime.now(UTC),
+                                     limit=10, settings=settings)
+        await holder.rollback()
+    assert_operator_message(info.value, "lock")
+    assert await snapshot(db) == before
+    if ops is not None:
+        journal = await journal_rows(db)
+        assert [(s, n) for s, n, _ in journal] == [("failed", 0)]
+        assert journal[0][2] == str(info.value)
+
+
+async def test_a_statement_timeout_anywhere_in_the_prune_is_typed_and_changes_nothing(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    """The prune parks at a hook (a lock wait no lock_timeout catches: 60 s) until the
+    statement_timeout cancels it: StatementTimeout, nothing changed, a failed run journaled."""
+    ops = operations_module()
+    rng = random.Random(11)
+    seen = set()
+    for trial in range(size(6, 24)):
+        await reset_data(faults_db, seed=1_000 + trial)
+        use_ops = ops is not None and trial % 2 == 0
+        point, nth, limit = await plan_trial(faults_db, rng, "sessions", use_ops)
+        if point == "commit":  # PostgreSQL stops the statement timer before COMMIT's work: below
+            point, nth = "sessions", 1
+        before = await snapshot_of(faults_db)
+        settings = PruneSettings(lock_timeout_ms=60_000, statement_timeout_ms=300)
+        eng, call = victim_call(faults_url, "sessions", limit, use_ops, settings=settings)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, point, nth)
+                try:
+                    with pytest.raises(errors.StatementTimeout) as info:
+                        await asyncio.wait_for(call(), 60)
+                finally:
+                    await disarm(killer)
+        finally:
+            await eng.dispose()
+            await killer_eng.dispose()
+        assert_operator_message(info.value, "statement timeout")
+        assert await snapshot_of(faults_db) == before, f"timeout at {point}#{nth}"
+        journal = await journal_rows(faults_db)
+        assert [s for s, _, _ in journal] == (["failed"] if use_ops else [])
+        seen.add(point)
+    assert len(seen) >= 3
+
+
+async def test_a_lock_wait_inside_commit_is_bounded_by_lock_timeout(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    """Work done inside COMMIT (deferred triggers and constraints) runs after PostgreSQL has
+    stopped the statement timer, so statement_timeout cannot bound it; lock_timeout does."""
+    ops = operations_module()
+    for use_ops in ([True, False] if ops is not None else [False]):
+        await reset_data(faults_db, seed=3_000)
+        before = await snapshot_of(faults_db)
+        settings = PruneSettings(lock_timeout_ms=300, statement_timeout_ms=300)
+        eng, call = victim_call(faults_url, "sessions", 5, use_ops, settings=settings)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, "commit", 1)
+                try:
+                    with pytest.raises(errors.LockTimeout) as info:
+                        await asyncio.wait_for(call(), 60)
+                finally:
+                    await disarm(killer)
+        finally:
+            await eng.dispose()
+            await killer_eng.dispose()
+        assert_operator_message(info.value, "lock timeout")
+        assert await snapshot_of(faults_db) == before
+        journal = await journal_rows(faults_db)
+        assert [s for s, _, _ in journal] == (["failed"] if use_ops else [])
+
+
+# ------------------------------------------------------------------------------ drain
+async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    ops = operations_module()
+    if ops is None or not hasattr(ops, "drain"):
+        pytest.skip("FOLLOW-UP: needs core.operations.drain")
+    rng = random.Random(5)
+    pruner = registry.get("sessions")
+    for trial in range(DRAIN_TRIALS):
+        await reset_data(faults_db, seed=2_000 + trial)
+        cutoff = datetime.now(UTC)
+        dry = await execute_pruner(faults_db, pruner, before=cutoff, limit=10_000, dry_run=True)
+        order = [str(i) for i in dry.ids]  # the candidates, oldest first
+        batch = rng.randint(2, max(2, len(order) // 3))
+        k = rng.randint(2, len(order) // batch)  # the batch that dies; it is full
+        # rows per session of each hooked table: 2 kernels, 4 RBAC rows, 1 session, 1 journal row
+        point, per = rng.choice([("kernels", 2), ("rbac", 4), ("sessions", 1), ("commit", 1),
+                                 ("journal", 0)])
+        nth = k if per == 0 else (k - 1) * batch * per + rng.randint(1, batch * per)
+        before = await snapshot_of(faults_db)
+
+        victim = engine_for(faults_url, app=VICTIM)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, point, nth)
+                task = asyncio.create_task(ops.drain(
+                    victim, pruner, before=cutoff, batch_size=batch, operator="drain-test",
+                    reason="kill trial"))
+                pid = await wait_parked(killer, task)
+                await killer.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+                await disarm(killer)
+            first = await asyncio.wait_for(task, 60)
+        finally:
+            await victim.dispose()
+            await killer_eng.dispose()
+
+        # the operator is told, in one line, and the committed batches are reported
+        assert first.stopped == "failed" and first.error
+        assert "\n" not in first.error and "unreachable" in first.error
+        assert (first.batches, first.count) == (k - 1, (k - 1) * batch)
+        gone = [str(i) for i in first.ids]
+        assert gone == order[: (k - 1) * batch]  # exactly the oldest batches, in order
+        after = await snapshot_of(faults_db)
+        # every row not belonging to a pruned session is exactly as it was
+        untouched = {t: [r for r in rows if not any(g in r for g in gone)]
+                     for t, rows in before.items()}
+        assert after == untouched, f"drain killed at {point}#{nth} (batch {k} of {batch})"
+        runs = await journal_rows(faults_db)
+        assert [s for s, _, _ in runs] == ["succeeded"] * (k - 1) + ["failed"]
+
+        # resuming drains the rest: nothing twice, nothing left
+        second = await ops.drain(faults_db, pruner, before=cutoff, batch_size=batch,
+                                 operator="drain-test", reason="resume")
+        assert second.stopped == "done" and second.error is None
+        assert [str(i) for i in second.ids] == order[(k - 1) * batch:]
+        left = await execute_pruner(faults_db, pruner, before=cutoff, limit=10_000, dry_run=True)
+        assert left.count == 0
