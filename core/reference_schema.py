@@ -69,6 +69,10 @@ kernels = sa.Table(
     _ts("created_at", nullable=False, server_default=sa.func.now()),
     _ts("terminated_at", index=True),
     _status_check("kernels", KERNEL_STATUSES),
+    # Kernels that still live, by session: the "has a live kernel" blocker probes this small index
+    # (index-only) instead of every kernel of every candidate.
+    sa.Index("ix_kernels_alive_by_session", "session_id",
+             postgresql_where=sa.column("status").not_in(DEAD_STATUSES)),
 )
 
 session_dependencies = sa.Table(

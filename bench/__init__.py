@@ -1,0 +1,1 @@
+"""Benchmarks of Pruner against hand-written SQL floors. Run with `python -m bench`."""

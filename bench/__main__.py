@@ -1,0 +1,146 @@
+"""`python -m bench [--quick]`: start a throwaway cluster, seed, compare, write docs/benchmarks.md.
+
+The generated tables replace only the block between this mode's markers in the document, so the
+hand-written analysis around them survives a re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import console_suite
+from bench.cluster import BenchCluster
+from bench.contenders import _warm_engine
+from bench.data import Template, logs_template, sessions_template
+from bench.read_suites import memory_suite, preview_suite
+from bench.report import Report, machine_facts
+from bench.suites import Context, drain_suite, growth_suite, prune_throughput
+from core import health
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    sessions_big: int
+    sessions_small: int
+    logs: tuple[int, ...]
+    prune_limits: tuple[int, ...]
+    drain_batch: int
+    growth_limit: int
+    repeats: int
+
+
+FULL = Sizes(1_200_000, 120_000, (100_000, 1_000_000, 10_000_000), (100_000, 1_000_000),
+             10_000, 10_000, 2)
+QUICK = Sizes(120_000, 12_000, (10_000, 100_000, 1_000_000), (10_000, 100_000), 10_000, 1_000, 2)
+
+
+def _log(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _logs_name(n: int) -> str:
+    return f"logs_{n}"
+
+
+async def run(sizes: Sizes, mode: str, command: str) -> Report:
+    started = time.monotonic()
+    load_start = os.getloadavg()[0]
+    bc = BenchCluster.create()
+    try:
+        templates: dict[str, Template] = {}
+        for key, n in (("sessions_big", sizes.sessions_big),
+                       ("sessions_small", sizes.sessions_small)):
+            _log(f"seeding {key}: {n:,} sessions")
+            templates[key] = await sessions_template(bc, key, n)
+        for n in sizes.logs:
+            _log(f"seeding audit_logs: {n:,} rows")
+            templates[_logs_name(n)] = await logs_template(bc, _logs_name(n), n)
+        ctx = Context(bc, datetime.now(UTC), templates, sizes.repeats, _log)
+        engine = await _warm_engine(bc.url("sessions_big"))
+        version = await health.server_version(engine)
+        missing = await health.missing_fk_indexes(engine)
+        plan = await health.candidate_plan(engine, ctx_pruner(), before=ctx.before,
+                                           limit=sizes.growth_limit)
+        await engine.dispose()
+
+        report = Report(mode, command, machine_facts(version), list(templates.values()))
+        _log("prune throughput + peer")
+        report.rows += await prune_throughput(ctx, list(sizes.prune_limits))
+        _log("preview")
+        big_logs = _logs_name(sizes.logs[-1])
+        report.rows += await preview_suite(ctx, [("sessions", "sessions_big"),
+                                                 ("audit_logs", _logs_name(sizes.logs[-2])),
+                                                 ("audit_logs", big_logs)])
+        _log("drain")
+        report.rows += await drain_suite(ctx, sizes.drain_batch)
+        _log("growth")
+        series = [("sessions", "sessions_small"), ("sessions", "sessions_big")]
+        series += [("audit_logs", _logs_name(n)) for n in sizes.logs]
+        report.rows += await growth_suite(ctx, series, sizes.growth_limit)
+        _log("console")
+        report.rows += await console_suite.run(ctx, "sessions_big")
+        _log("memory")
+        report.memory = await memory_suite(
+            ctx, [("sessions", "sessions_small"), ("sessions", "sessions_big"),
+                  ("audit_logs", _logs_name(sizes.logs[-2])), ("audit_logs", big_logs)],
+            [min(10_000, sizes.prune_limits[0]), 100_000])
+        report.extra = [
+            "### Plans and indexes (core.health on the big sessions template)", "",
+            f"- FK columns without a leading index: {len(missing)}"
+            + (": " + ", ".join(f"{m.table}({', '.join(m.columns)})" for m in missing)
+               if missing else ""),
+            f"- sessions candidate plan for limit {sizes.growth_limit:,}: full scans "
+            f"{list(plan.full_scans) or 'none'}", "", "```", plan.plan, "```",
+        ]
+        report.minutes = (time.monotonic() - started) / 60
+        facts = "\n".join(report.facts).replace("{load_start}", f"{load_start:.2f}")
+        report.facts = facts.replace("{load_end}", f"{os.getloadavg()[0]:.2f}").split("\n")
+        return report
+    finally:
+        bc.destroy()
+
+
+def ctx_pruner():  # noqa: ANN201 - a Pruner; kept out of module import time
+    from core import registry
+
+    return registry.get("sessions")
+
+
+def write(report: Report, mode: str, path: Path = DOC) -> None:
+    start, end = f"<!-- bench:{mode}:start -->", f"<!-- bench:{mode}:end -->"
+    block = f"{start}\n{report.markdown()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text,
+                      flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--quick", action="store_true",
+                    help="10x smaller data (a few minutes instead of ~35)")
+    ap.add_argument("--out", type=Path, default=DOC, help="markdown file to update")
+    args = ap.parse_args()
+    mode = "quick" if args.quick else "full"
+    command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")
+    report = asyncio.run(run(QUICK if args.quick else FULL, mode, command))
+    write(report, mode, args.out)
+    print(report.markdown())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Timing, fingerprints and the row type every suite reports."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from bench.floors import dsn
+
+# What "the same data afterwards" means: row counts of every table a prune touches, and a hash of
+# the surviving parent ids (so the very same rows went, not just as many).
+_FINGERPRINT = {
+    "sessions": """
+        SELECT (SELECT count(*) FROM sessions), (SELECT sum(hashtext(id::text)) FROM sessions),
+               (SELECT count(*) FROM kernels), (SELECT count(*) FROM session_dependencies),
+               (SELECT count(*) FROM association_scopes_entities)""",
+    "audit_logs": "SELECT count(*), sum(id) FROM audit_logs",
+}
+
+
+@dataclass
+class Row:
+    """One line of the report: our time against the floor's, and whether the target holds."""
+
+    suite: str
+    case: str
+    ours_s: float | None
+    floor_s: float | None
+    target: float | None = None  # highest acceptable ours/floor
+    note: str = ""
+    ours_label: str = "Pruner"
+    floor_label: str = "floor"
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours_s is None or not self.floor_s:
+            return None
+        return self.ours_s / self.floor_s
+
+    @property
+    def holds(self) -> bool | None:
+        r = self.ratio
+        return None if r is None or self.target is None else r <= self.target
+
+
+async def fingerprint(url: str, entity: str) -> tuple[Any, ...]:
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        return tuple(await conn.fetchrow(_FINGERPRINT[entity]))
+    finally:
+        await conn.close()
+
+
+async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    out = await fn()
+    return time.perf_counter() - started, out
+
+
+def best(times: list[float]) -> float:
+    """The fastest of repeated runs: noise on a shared box only ever adds time."""
+    return min(times)
