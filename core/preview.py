@@ -185,9 +185,12 @@ async def preview(
         async with snapshot(db) as conn:
             await set_local_settings(conn, settings)
             as_of = (await conn.execute(sa.select(sa.func.now()))).scalar_one()
-            cands = p.candidates(before).subquery()
-            oldest, newest = (await conn.execute(
-                sa.select(sa.func.min(cands.c.ts), sa.func.max(cands.c.ts)))).one()
+            # The first candidate each way along the prunable index, not min()/max() over all of
+            # them: those cannot use the index through the blockers' anti-joins (a full pass).
+            ends = p.candidates(before).with_only_columns(ts).order_by(None)
+            oldest, newest = (await conn.execute(sa.select(
+                ends.order_by(ts, p.key).limit(1).scalar_subquery(),
+                ends.order_by(ts.desc(), p.key.desc()).limit(1).scalar_subquery()))).one()
 
             # One pass over the aged rows: candidates per bin, blocked rows per blocker.
             width = bin_width(oldest, newest) if oldest is not None else None
@@ -209,9 +212,10 @@ async def preview(
 
             sample: list[dict[str, Any]] = []
             if sample_size:
-                sq = (sa.select(p.table).where(p.aged(before)))
-                if p.blockers:
-                    sq = sq.where(sa.not_(p.blocked()))
+                # One NOT EXISTS per blocker (anti-joins on FK indexes), as in candidates():
+                # NOT (a OR b) would hash every blocker table in full for a page of 100 rows.
+                sq = sa.select(p.table).where(p.aged(before),
+                                              *(sa.not_(b.blocks(p.key)) for b in p.blockers))
                 sq = sq.order_by(ts, p.key).limit(sample_size).offset(sample_offset)
                 sample = [dict(r._mapping) for r in (await conn.execute(sq)).all()]
     except SQLAlchemyError as exc:
