@@ -1,0 +1,7 @@
+"""`python -m console`: the same as `pruner console`."""
+
+import sys
+
+from console.launcher import main
+
+sys.exit(main())

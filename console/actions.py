@@ -1,0 +1,221 @@
+"""Everything the console does that changes data, each guarded here rather than by the UI.
+
+A prune is a `PruneRequest` (what the operator clicked), then a `Plan` (what it deletes, computed
+fresh when the confirmation dialog opens), then a `Confirmation` (reason, typed entity name).
+`execute_prune` and `start_drain` re-check the operator's access, read-only mode and the
+confirmation themselves, so a hidden or disabled button is never the only guard.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from console.context import ConsoleContext
+from core import errors, export, journal, registry
+from core.operations import DrainProgress, DrainResult, drain, prune, rehearse
+from core.preview import preview
+from core.repository.pruner import PruneResult
+
+Kind = Literal["oldest", "selected", "drain"]
+MAX_REASON = 500
+
+
+class NotAllowed(errors.PrunerError):
+    """The console refused an action: read-only mode, nobody signed in, or no confirmation."""
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    """What the operator asked for, exactly as the page showed it."""
+
+    kind: Kind
+    entity: str
+    before: datetime
+    limit: int  # the cap of a prune; the batch size of a drain
+    ids: tuple[Any, ...] | None = None  # kind == "selected"
+    max_batches: int | None = None  # kind == "drain"
+    pause_seconds: float = 0.0  # kind == "drain"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request deletes, as stated in the confirmation dialog."""
+
+    request: PruneRequest
+    rows: int  # entity rows it deletes at most (a drain: the current estimate)
+    per_table: dict[str, int]  # per-table rows (a drain: its first batch)
+    skipped: int = 0  # selected ids that no longer qualify
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_table.values())
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    reason: str
+    typed_entity: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The last rehearsal or prune of a session, kept for the page until dismissed."""
+
+    kind: Literal["rehearsal", "prune"]
+    result: PruneResult
+    csv: str | None = None  # exactly what the download button serves
+    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+# ------------------------------------------------------------------------------ guards
+def ensure_can_prune(ctx: ConsoleContext) -> str:
+    """The operator to record, or NotAllowed. Checked by every path that writes."""
+    if ctx.settings.read_only:
+        raise NotAllowed("Read-only mode: this console only previews and shows history.")
+    if not ctx.access.can_prune or not ctx.access.operator:
+        raise NotAllowed(ctx.access.notice or "Sign in to prune.")
+    return ctx.access.operator
+
+
+def needs_typed_confirmation(plan: Plan, confirm_above: int) -> bool:
+    return plan.rows > confirm_above
+
+
+def check_confirmation(plan: Plan, confirmation: Confirmation, confirm_above: int) -> None:
+    if plan.rows <= 0:
+        raise NotAllowed("Nothing to delete: no row qualifies any more.")
+    reason = confirmation.reason.strip()
+    if not reason:
+        raise NotAllowed("Give a reason: it is recorded in the journal with the run.")
+    if len(reason) > MAX_REASON:
+        raise NotAllowed(f"Keep the reason under {MAX_REASON} characters.")
+    if needs_typed_confirmation(plan, confirm_above) and (
+            confirmation.typed_entity.strip() != plan.request.entity):
+        raise NotAllowed(f"Type the entity name {plan.request.entity!r} to confirm deleting "
+                         f"{plan.rows:,} rows.")
+
+
+# ------------------------------------------------------------------------------ actions
+def plan_for(ctx: ConsoleContext, request: PruneRequest) -> Plan:
+    """Fresh numbers for the dialog: a lock-free preview, or for selected ids a rehearsal."""
+    operator = ensure_can_prune(ctx)
+    pruner = registry.get(request.entity)
+    if request.kind == "selected":
+        ids = list(request.ids or ())
+        if not ids:
+            raise NotAllowed("Select at least one row first.")
+        result = ctx.call(lambda db: rehearse(
+            db, pruner, before=request.before, limit=len(ids), ids=ids, operator=operator,
+            reason=f"console: confirming {len(ids)} selected rows"), "rehearsing the selection")
+        return Plan(request, rows=result.count, per_table=dict(result.deleted),
+                    skipped=len(result.skipped))
+    pv = ctx.call(lambda db: preview(db, pruner, before=request.before, limit=request.limit,
+                                     sample_size=0), f"previewing {pruner.name}")
+    if request.kind == "drain":
+        rows = pv.candidates
+        if request.max_batches:
+            rows = min(rows, request.limit * request.max_batches)
+        return Plan(request, rows=rows, per_table=dict(pv.cascade))
+    return Plan(request, rows=pv.would_delete, per_table=dict(pv.cascade))
+
+
+def rehearse_oldest(ctx: ConsoleContext, entity: str, before: datetime, limit: int,
+                    ) -> Outcome:
+    operator = ensure_can_prune(ctx)  # a rehearsal takes row locks and writes the journal
+    pruner = registry.get(entity)
+    result = ctx.call(lambda db: rehearse(db, pruner, before=before, limit=limit,
+                                          operator=operator, reason="console rehearsal"),
+                      f"rehearsing {entity}")
+    return Outcome("rehearsal", result)
+
+
+def execute_prune(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -> Outcome:
+    """The confirmed prune: never more entity rows than the dialog stated."""
+    operator = ensure_can_prune(ctx)
+    check_confirmation(plan, confirmation, ctx.settings.confirm_above)
+    req = plan.request
+    if req.kind not in ("oldest", "selected"):
+        raise errors.InvalidArgument(f"not a prune: {req.kind}")
+    pruner = registry.get(req.entity)
+    ids = list(req.ids) if req.kind == "selected" and req.ids else None
+    limit = len(ids) if ids is not None else plan.rows
+    result = ctx.call(lambda db: prune(
+        db, pruner, before=req.before, limit=limit, ids=ids, operator=operator,
+        reason=confirmation.reason.strip()), f"pruning {req.entity}")
+    return Outcome("prune", result, csv=export.result_csv(result))
+
+
+# ------------------------------------------------------------------------------ drain
+class DrainJob:
+    """A drain running on the background loop; pages poll it and may ask it to stop."""
+
+    def __init__(self, ctx: ConsoleContext, plan: Plan, operator: str, reason: str) -> None:
+        req = plan.request
+        self.plan = plan
+        self.operator = operator
+        self.started_at = datetime.now(UTC)
+        self.cancel = threading.Event()  # drain checks it between batches
+        self.progress: DrainProgress | None = None  # replaced whole by the loop thread
+        self._csv: str | None = None
+        self.caches_cleared = False  # set by the page once it dropped stale previews
+        pruner = registry.get(req.entity)
+        self.future = ctx.runtime.submit(drain(
+            ctx.runtime.engine, pruner, before=req.before, batch_size=req.limit,
+            max_batches=req.max_batches, pause_seconds=req.pause_seconds,
+            progress=self._on_progress, cancel=self.cancel, operator=operator, reason=reason))
+
+    def _on_progress(self, progress: DrainProgress) -> None:
+        self.progress = progress
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def result(self) -> DrainResult:
+        """The finished drain; a drain that could not start raises its PrunerError."""
+        exc = self.future.exception()
+        if exc is None:
+            return self.future.result()
+        if isinstance(exc, errors.PrunerError):
+            raise exc
+        raise errors.PrunerError(f"the drain failed: {type(exc).__name__}: {exc}") from exc
+
+    def csv(self, ctx: ConsoleContext) -> str:
+        """Every id the drain deleted, with the run of its batch (read back from the journal)."""
+        if self._csv is None:
+            self._csv = drain_csv(ctx, self.result())
+        return self._csv
+
+
+def start_drain(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -> DrainJob:
+    operator = ensure_can_prune(ctx)
+    check_confirmation(plan, confirmation, ctx.settings.confirm_above)
+    if plan.request.kind != "drain":
+        raise errors.InvalidArgument(f"not a drain: {plan.request.kind}")
+    return DrainJob(ctx, plan, operator, confirmation.reason.strip())
+
+
+def drain_csv(ctx: ConsoleContext, result: DrainResult) -> str:
+    if result.ids_file is not None:  # more ids than a drain keeps in memory: already a CSV
+        return Path(result.ids_file).read_text()
+
+    async def collect(db: Any) -> str:
+        rows = []
+        for run_id in result.run_ids:
+            run = await journal.get_run(db, run_id)
+            rows.extend((run.id, run.entity, i, run.finished_at)
+                        for i in await journal.run_ids(db, run_id))
+        out = io.StringIO()
+        export.write_ids_csv(out, rows)
+        return out.getvalue()
+
+    return ctx.call(collect, "reading the drained ids from the journal")

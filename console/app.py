@@ -1,0 +1,76 @@
+"""Pruner operator console: `streamlit run console/app.py` (or `pruner console` for the demo).
+
+This entry script resolves configuration and the operator, then hands over to the page the
+navigation selects. Pages live in console/views/ and stay thin: they call `core` through the
+runtime in console/runtime.py.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from console import context
+from console.access import Access, resolve_access, sign_out
+from console.settings import ConsoleSettings, current_settings
+from console.state import Keys
+from console.widgets import keep_shared_widget_state
+from core import errors
+from core.db import redact
+
+st.set_page_config(page_title="Pruner console", page_icon=":material/content_cut:",
+                   layout="wide")
+
+
+def no_database() -> None:
+    st.title("Pruner console")
+    st.error("No database is configured. Set PRUNER_DATABASE_URL, or `[database] url` in "
+             ".streamlit/secrets.toml (see .streamlit/secrets.example.toml). "
+             "`pruner console` without either starts a local demo database.")
+    st.stop()
+
+
+def sidebar(settings: ConsoleSettings, access: Access) -> None:
+    with st.sidebar:
+        if settings.demo:
+            st.badge("Demo database", icon=":material/science:", color="violet")
+        if settings.read_only:
+            st.badge("Read-only", icon=":material/lock:", color="orange")
+        assert settings.database_url
+        st.caption(f"Database: `{redact(settings.database_url)}`")
+        if access.operator:
+            st.caption(f"Operator: **{access.operator}**")
+        if access.notice:
+            st.caption(access.notice)
+        if access.operator and (settings.console_password or settings.oidc):
+            st.button("Sign out", on_click=sign_out, args=(settings,), type="tertiary",
+                      icon=":material/logout:")
+
+
+def main() -> None:
+    try:
+        settings = current_settings()
+    except errors.PrunerError as exc:
+        context.show_error(exc)
+        st.stop()
+    if not settings.database_url:
+        no_database()
+    access = resolve_access(settings)  # draws the sign-in step and stops, when one is due
+    try:
+        runtime = context.shared_runtime(settings.database_url)
+    except Exception as exc:  # a bad URL: the message, never the URL
+        context.show_error(exc, settings)
+        st.stop()
+    st.session_state[Keys.CONTEXT] = context.ConsoleContext(settings, access, runtime)
+    keep_shared_widget_state()
+    sidebar(settings, access)
+    page = st.navigation([
+        st.Page("views/candidates.py", title="Candidates", icon=":material/delete_sweep:",
+                default=True),
+        st.Page("views/drain.py", title="Drain", icon=":material/water_drop:"),
+        st.Page("views/history.py", title="History", icon=":material/history:"),
+        st.Page("views/database.py", title="Database", icon=":material/database:"),
+    ])
+    page.run()
+
+
+main()

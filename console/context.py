@@ -1,0 +1,83 @@
+"""What every page needs for one run: settings, the operator's access, and the runtime.
+
+`app.py` builds it once per run and keeps it in session state; pages read it with `current()`.
+Every database call goes through `call`, which turns driver and connection errors into the
+operator-facing `PrunerError`s that pages show with `st.error`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from console.access import Access
+from console.runtime import Runtime, runtime_for
+from console.settings import ConsoleSettings
+from console.state import Keys
+from core import errors
+from core.db import translate
+
+T = TypeVar("T")
+log = logging.getLogger("pruner.console")
+
+DbCall = Callable[[AsyncEngine], Coroutine[Any, Any, T]]
+
+
+def call(runtime: Runtime, fn: DbCall[T], doing: str) -> T:
+    """Run `fn(engine)` on the runtime; every failure comes back as a PrunerError."""
+    try:
+        return runtime.run(fn(runtime.engine))
+    except errors.PrunerError:
+        raise
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise translate(exc, doing) from exc
+
+
+@st.cache_resource(show_spinner=False)
+def shared_runtime(database_url: str) -> Runtime:
+    """One runtime (loop thread + engine) per database per process."""
+    return runtime_for(database_url)
+
+
+@dataclass(frozen=True)
+class ConsoleContext:
+    settings: ConsoleSettings
+    access: Access
+    runtime: Runtime
+
+    def call(self, fn: DbCall[T], doing: str) -> T:
+        return call(self.runtime, fn, doing)
+
+    def scrub(self, message: str) -> str:
+        return scrub(message, self.settings)
+
+
+def scrub(message: str, settings: ConsoleSettings | None) -> str:
+    """The message with every configured secret masked (defence in depth)."""
+    for secret in settings.secrets_to_hide if settings else ():
+        message = message.replace(secret, "***")
+    return message
+
+
+def current() -> ConsoleContext:
+    ctx = st.session_state.get(Keys.CONTEXT)
+    if not isinstance(ctx, ConsoleContext):
+        st.error("Open the console through its main script: streamlit run console/app.py")
+        st.stop()
+    return ctx
+
+
+def show_error(exc: BaseException, settings: ConsoleSettings | None = None) -> None:
+    """An operator-facing message, never a traceback. Unexpected errors are logged in full."""
+    if isinstance(exc, errors.PrunerError):
+        message = str(exc)
+    else:
+        log.error("unexpected console error", exc_info=exc)
+        message = f"Unexpected error ({type(exc).__name__}): {exc}. Details are in the server log."
+    st.error(scrub(message, settings), icon=":material/error:")

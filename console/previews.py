@@ -1,0 +1,32 @@
+"""Cached previews: reruns (every click) must not re-query the database for the same question.
+
+The cache is shared by all sessions and keyed by the question (database, entity, cutoff, limit,
+sample size). A prune clears it, so no page shows numbers from before the prune.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from console.context import call
+from console.runtime import runtime_for
+from core import registry
+from core.preview import Preview, preview
+
+PREVIEW_TTL_S = 300
+
+
+@st.cache_data(ttl=PREVIEW_TTL_S, max_entries=64, show_spinner="Reading candidates…")
+def cached_preview(database_url: str, entity: str, before: datetime, limit: int,
+                   sample_size: int) -> Preview:
+    pruner = registry.get(entity)
+    return call(runtime_for(database_url),
+                lambda db: preview(db, pruner, before=before, limit=limit,
+                                   sample_size=sample_size),
+                f"previewing {entity}")
+
+
+def clear() -> None:
+    cached_preview.clear()

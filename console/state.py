@@ -1,0 +1,41 @@
+"""Session-state keys, in one place so pages, callbacks and tests agree on them."""
+
+from __future__ import annotations
+
+
+class Keys:
+    CONTEXT = "console.context"  # ConsoleContext of the current run (set by app.py)
+    OPERATOR = "console.operator"  # signed-in operator (password gate)
+    SIGN_IN_NAME = "console.sign_in.name"
+    SIGN_IN_PASSWORD = "console.sign_in.password"
+    SIGN_IN_ERROR = "console.sign_in.error"
+
+    ANCHOR = "console.anchor"  # the "now" that "older than N days" counts from, until Refresh
+    ENTITY = "console.entity"
+    CUTOFF_MODE = "console.cutoff.mode"
+    CUTOFF_DAYS = "console.cutoff.days"
+    CUTOFF_DATE = "console.cutoff.date"
+    LIMIT = "console.limit"
+
+    CANDIDATES_TABLE = "candidates.table"  # widgets.selectable_table name
+    OUTCOME = "candidates.outcome"  # the last rehearsal / prune, shown until dismissed
+    REHEARSE = "candidates.rehearse"  # set by the Rehearse button, run once by the page
+
+    PENDING = "confirm.pending"  # a PruneRequest awaiting the dialog
+    PLAN = "confirm.plan"  # the Plan computed for it when the dialog opened
+    PLAN_ERROR = "confirm.plan_error"
+    REASON = "confirm.reason"
+    TYPED = "confirm.typed"
+    CONFIRM_ERROR = "confirm.error"
+    CONFIRMED = "confirm.confirmed"  # (Plan, Confirmation) handed to the page to execute
+
+    DRAIN_JOB = "drain.job"
+    DRAIN_BATCH = "drain.batch_size"
+    DRAIN_MAX_BATCHES = "drain.max_batches"
+    DRAIN_PAUSE = "drain.pause"
+
+    HISTORY_ENTITY = "history.entity"
+    HISTORY_STATUS = "history.status"
+    HISTORY_KIND = "history.kind"
+    HISTORY_OPERATOR = "history.operator"
+    HISTORY_TABLE = "history.table"

@@ -1,0 +1,168 @@
+"""Controls and formatting shared by the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import altair as alt
+import streamlit as st
+
+from console.state import Keys
+from core import errors, registry
+from core.charts import age_histogram
+from core.preview import Preview
+from core.repository.pruner import DEFAULT_LIMIT, PruneSettings
+
+DEFAULT_DAYS = 90
+DEFAULT_ENTITY = "sessions"
+MODE_DAYS, MODE_DATE = "By age", "By date"
+
+# Widget values that must survive switching pages (Streamlit drops the state of widgets that a
+# run does not draw unless the key is written again).
+SHARED_KEYS = (Keys.ENTITY, Keys.CUTOFF_MODE, Keys.CUTOFF_DAYS, Keys.CUTOFF_DATE, Keys.LIMIT)
+
+
+def keep_shared_widget_state() -> None:
+    """Called by app.py each run. Defaults go into session state rather than `value=`, so a
+    widget never has both (Streamlit warns on the page when it does)."""
+    now = anchor()
+    names = registry.names()
+    defaults = {
+        Keys.ENTITY: DEFAULT_ENTITY if DEFAULT_ENTITY in names else names[0],
+        Keys.CUTOFF_MODE: MODE_DAYS,
+        Keys.CUTOFF_DAYS: DEFAULT_DAYS,
+        Keys.CUTOFF_DATE: (now - timedelta(days=DEFAULT_DAYS)).date(),
+        Keys.LIMIT: min(DEFAULT_LIMIT, max_limit()),
+    }
+    for key in SHARED_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+        elif key in defaults:
+            st.session_state[key] = defaults[key]
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    before: datetime  # UTC
+    description: str
+
+
+def anchor() -> datetime:
+    """The "now" that day-based cutoffs count from. Frozen until Refresh, so a cutoff (and the
+    selection made against its candidates) does not drift between reruns."""
+    if Keys.ANCHOR not in st.session_state:
+        st.session_state[Keys.ANCHOR] = datetime.now(UTC).replace(second=0, microsecond=0)
+    return st.session_state[Keys.ANCHOR]
+
+
+def refresh() -> None:
+    """Button callback: move the anchor to now and forget every cached preview."""
+    from console import previews
+
+    st.session_state[Keys.ANCHOR] = datetime.now(UTC).replace(second=0, microsecond=0)
+    previews.clear()
+
+
+def max_limit() -> int:
+    try:
+        return PruneSettings.from_env().max_limit
+    except errors.PrunerError:
+        return PruneSettings().max_limit
+
+
+def fmt_ts(ts: datetime | None) -> str:
+    return "—" if ts is None else ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_age(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    days = delta.total_seconds() / 86400
+    if days >= 2:
+        return f"{days:,.0f} days"
+    hours = delta.total_seconds() / 3600
+    return f"{hours:,.1f} hours" if hours >= 1 else f"{delta.total_seconds() / 60:,.0f} minutes"
+
+
+def fmt_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def entity_picker() -> str:
+    names = registry.names()
+    return st.selectbox(
+        "Entity", names, key=Keys.ENTITY,
+        format_func=lambda n: n,
+        help="\n".join(f"- **{p.name}**: {p.description}" for p in registry.all_pruners()),
+    )
+
+
+def cutoff_picker(mode_slot: Any = None, value_slot: Any = None) -> Cutoff:
+    """The cutoff as "older than N days" (from the anchor) or "before a date" (UTC midnight).
+    `mode_slot` / `value_slot` are containers (e.g. columns) to draw the two inputs in."""
+    mode_slot = mode_slot or st.container()
+    value_slot = value_slot or st.container()
+    mode = mode_slot.segmented_control("Cutoff", [MODE_DAYS, MODE_DATE], key=Keys.CUTOFF_MODE,
+                                       required=True)
+    now = anchor()
+    if mode == MODE_DATE:
+        day = value_slot.date_input("Before (UTC midnight)", key=Keys.CUTOFF_DATE,
+                                    max_value=now.date())
+        day = day if isinstance(day, date) else now.date()
+        before = datetime.combine(day, time(0), tzinfo=UTC)
+        return Cutoff(before, f"before {fmt_ts(before)}")
+    days = value_slot.number_input("Older than (days)", min_value=0, max_value=36_500, step=1,
+                                   key=Keys.CUTOFF_DAYS)
+    before = now - timedelta(days=int(days))
+    return Cutoff(before, f"older than {int(days):,} days: before {fmt_ts(before)}")
+
+
+def age_chart(pv: Preview) -> alt.Chart:
+    """core.charts.age_histogram, with bars that start at zero.
+
+    Its bars are ranged in x (x, x2) but not in y, so Vega-Lite draws each one as a thin tick at
+    its count on a y axis that need not include zero; anchoring y2 at 0 makes them bars again.
+    """
+    return age_histogram(pv).encode(y2=alt.datum(0))
+
+
+def limit_picker(label: str = "Limit (rows per prune)") -> int:
+    top = max_limit()
+    return int(st.number_input(label, min_value=1, max_value=top, step=100, key=Keys.LIMIT,
+                               help=f"At most {top:,} (PRUNER_MAX_LIMIT)."))
+
+
+def selectable_table(frame: Any, ids: Sequence[Any], name: str, *,
+                     selection_mode: str = "multi-row", **kwargs: Any) -> list[Any]:
+    """A dataframe whose row selection is returned as ids, never as stale positions.
+
+    Selections are row positions. When the rows under a selection change (new filter, refreshed
+    cache, another operator's prune), the table gets a new key, which drops the selection rather
+    than letting its positions point at other rows.
+    """
+    gen_key, ids_key = f"{name}.generation", f"{name}.ids"
+    generation = st.session_state.get(gen_key, 0)
+    ids = tuple(ids)
+    seen = st.session_state.get(ids_key)
+    if seen is not None and seen != (generation, ids):
+        generation += 1
+        st.session_state[gen_key] = generation
+    st.session_state[ids_key] = (generation, ids)
+    event = st.dataframe(frame, key=f"{name}.{generation}", on_select="rerun",
+                         selection_mode=selection_mode, hide_index=True, **kwargs)
+    return [ids[i] for i in event.selection.rows if 0 <= i < len(ids)]
+
+
+def drop_selection(name: str) -> None:
+    """Forget a selectable table's selection (its next draw gets a fresh key)."""
+    gen_key = f"{name}.generation"
+    st.session_state[gen_key] = st.session_state.get(gen_key, 0) + 1
+    st.session_state.pop(f"{name}.ids", None)
