@@ -74,7 +74,7 @@ def _password_form(expected: str) -> None:
         st.text_input("Your name", key=Keys.SIGN_IN_NAME, max_chars=MAX_NAME)
         st.text_input("Console password", type="password", key=Keys.SIGN_IN_PASSWORD)
         st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in,
-                              args=(expected,))
+                              args=(expected,), key="sign_in.submit")
     if error := st.session_state.get(Keys.SIGN_IN_ERROR):
         st.error(error)
 

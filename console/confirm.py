@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import pandas as pd
 import streamlit as st
 
 from console import actions
 from console.actions import Confirmation, Plan, PruneRequest
 from console.context import ConsoleContext
 from console.state import Keys
-from console.widgets import fmt_ts
+from console.widgets import counts_table, fmt_ts
 from core import errors, registry
 
 _DIALOG_KEYS = (Keys.PENDING, Keys.PLAN, Keys.PLAN_ERROR, Keys.REASON, Keys.TYPED,
@@ -76,9 +75,7 @@ def describe(plan: Plan) -> None:
         st.markdown(f"Drains about **{plan.rows:,}** candidates in batches of "
                     f"**{req.limit:,}** ({batches}, {req.pause_seconds:g} s between batches). "
                     "Each batch deletes, with its dependent rows, about:")
-    frame = pd.DataFrame({"table": list(plan.per_table), "rows": list(plan.per_table.values())})
-    st.dataframe(frame, hide_index=True, width="content",
-                 column_config={"rows": st.column_config.NumberColumn(format="localized")})
+    counts_table(plan.per_table, key="confirm.tables")
     st.caption(f"{plan.total:,} rows in all, counted at {fmt_ts(plan.computed_at)}. Deleting is "
                "permanent; the pruned ids are kept in the journal.")
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from console.state import Keys
@@ -166,3 +167,10 @@ def drop_selection(name: str) -> None:
     gen_key = f"{name}.generation"
     st.session_state[gen_key] = st.session_state.get(gen_key, 0) + 1
     st.session_state.pop(f"{name}.ids", None)
+
+
+def counts_table(counts: dict[str, int], key: str) -> None:
+    """Rows per table, as a compact table with thousands separators."""
+    st.dataframe(pd.DataFrame({"table": list(counts), "rows": list(counts.values())}),
+                 hide_index=True, width="content", key=key,
+                 column_config={"rows": st.column_config.NumberColumn(format="localized")})

@@ -13,6 +13,7 @@ from console.context import ConsoleContext
 from console.state import Keys
 from console.widgets import (
     age_chart,
+    counts_table,
     cutoff_picker,
     drop_selection,
     entity_picker,
@@ -27,11 +28,6 @@ from core.preview import Preview
 from core.repository.pruner import Pruner
 
 PRUNE_KINDS = ("oldest", "selected")
-COUNT_COLUMNS = {"rows": st.column_config.NumberColumn(format="localized")}
-
-
-def table_counts(counts: dict[str, int]) -> pd.DataFrame:
-    return pd.DataFrame({"table": list(counts), "rows": list(counts.values())})
 
 
 def run_pending_action(ctx: ConsoleContext) -> None:
@@ -90,8 +86,8 @@ def show_outcome(outcome: Outcome) -> None:
         cols[1].metric("All tables", f"{sum(result.deleted.values()):,}")
         cols[2].metric("Run id", f"#{result.run_id}")
         left, right = st.columns([1, 2])
-        left.dataframe(table_counts(result.deleted), hide_index=True, key="outcome.tables",
-                       column_config=COUNT_COLUMNS)
+        with left:
+            counts_table(result.deleted, key="outcome.tables")
         if outcome.kind == "prune":
             right.dataframe(pd.DataFrame({"id": [str(i) for i in result.ids]}),
                             hide_index=True, height=220, key="outcome.ids")

@@ -6,14 +6,20 @@ polls it with a fragment while it runs and Stop sets its cancel event (checked b
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from console import actions, confirm, context, previews
 from console.actions import DrainJob, PruneRequest
 from console.context import ConsoleContext
 from console.state import Keys
-from console.widgets import cutoff_picker, drop_selection, entity_picker, fmt_ts, max_limit
+from console.widgets import (
+    counts_table,
+    cutoff_picker,
+    drop_selection,
+    entity_picker,
+    fmt_ts,
+    max_limit,
+)
 from core import errors
 from core.repository.pruner import DEFAULT_LIMIT
 
@@ -80,10 +86,13 @@ def controls(ctx: ConsoleContext) -> None:
 def live_progress(job: DrainJob) -> None:
     if job.done:
         st.rerun()  # redraw the whole page once with the final result
-    p = job.progress
-    total = max(p.estimated_total if p else job.plan.rows, 1)
+    p, req = job.progress, job.plan.request
     done = p.done if p else 0
     batches = p.batches if p else 0
+    total = p.estimated_total if p else job.plan.rows
+    if req.max_batches:  # the drain stops at its batch limit, not at the whole backlog
+        total = min(total, req.limit * req.max_batches)
+    total = max(total, done, 1)
     st.progress(min(done / total, 1.0),
                 text=f"{done:,} of about {total:,} {job.plan.request.entity} deleted · "
                      f"{batches:,} batches")
@@ -117,9 +126,7 @@ def finished(ctx: ConsoleContext, job: DrainJob) -> None:
     cols[1].metric("Batches", f"{result.batches:,}")
     cols[2].metric("All tables", f"{sum(result.deleted.values()):,}")
     if result.deleted:
-        st.dataframe(pd.DataFrame({"table": list(result.deleted),
-                                   "rows": list(result.deleted.values())}),
-                     hide_index=True, key="drain.tables")
+        counts_table(result.deleted, key="drain.tables")
     st.caption(f"Cutoff {fmt_ts(result.cutoff)} · runs " +
                (", ".join(f"#{r}" for r in result.run_ids[:20]) or "none") +
                (" …" if len(result.run_ids) > 20 else ""))

@@ -11,7 +11,7 @@ import streamlit as st
 from console import context
 from console.context import ConsoleContext
 from console.state import Keys
-from console.widgets import fmt_ts, selectable_table
+from console.widgets import counts_table, fmt_ts, selectable_table
 from core import errors, export, journal, registry
 
 ALL = "(all)"
@@ -53,8 +53,7 @@ def run_details(ctx: ConsoleContext, run: journal.Run) -> None:
     if run.error:
         st.error(ctx.scrub(run.error))
     if run.deleted:
-        st.dataframe(pd.DataFrame({"table": list(run.deleted), "rows": list(run.deleted.values())}),
-                     hide_index=True, key="history.tables")
+        counts_table(run.deleted, key="history.tables")
     if run.status != "succeeded":
         st.caption("Nothing was deleted by this run, so it has no ids.")
         return
@@ -118,7 +117,6 @@ def main() -> None:
     st.caption(f"{len(runs):,} runs (at most 200 shown). Select one to see its ids.")
     selected = selectable_table(
         runs_frame(runs), list(by_id), Keys.HISTORY_TABLE, selection_mode="single-row",
-        height=320,
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
                        "cutoff": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     if selected:
