@@ -1,0 +1,93 @@
+"""`pruner console` / `python -m console`: the embedded demo in one command, reused on re-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console import launcher
+from core.pgcluster import LocalCluster, _free_port
+
+
+def test_streamlit_listens_on_localhost_by_default() -> None:
+    args, extra = launcher.parse_args(["--port", "8600"])
+    cmd = launcher.streamlit_command(args, extra, {})
+    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(launcher.APP)]
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--server.port") + 1] == "8600"
+    args, extra = launcher.parse_args(["--server.address=0.0.0.0"])
+    cmd = launcher.streamlit_command(args, extra, {})
+    assert cmd.count("--server.address") == 0 and "--server.address=0.0.0.0" in cmd
+    args, extra = launcher.parse_args([])
+    cmd = launcher.streamlit_command(args, extra, {launcher.ADDRESS_ENV: "10.0.0.5"})
+    assert cmd[cmd.index("--server.address") + 1] == "10.0.0.5"
+
+
+def test_database_configured(tmp_path: Path) -> None:
+    assert launcher.database_configured({"PRUNER_DATABASE_URL": "postgresql://x/y"}, tmp_path)
+    (tmp_path / ".streamlit").mkdir()
+    secrets = tmp_path / ".streamlit" / "secrets.toml"
+    secrets.write_text('[console]\npassword = "x"\n')
+    assert launcher.secrets_database_url(tmp_path) is None
+    secrets.write_text('[database]\nurl = "postgresql://u:p@h/db"\n')
+    assert launcher.secrets_database_url(tmp_path) == "postgresql://u:p@h/db"
+
+
+@pytest.fixture
+def demo_dir() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="pruner-launcher-"))
+    os.chmod(base, 0o755)  # the postgres OS user must reach it when we run as root
+    yield base
+    LocalCluster(base / "pg").destroy()
+
+
+def run_console(demo_dir: Path) -> str:
+    """Run the launcher until the console answers, then stop it like Ctrl-C / SIGTERM would."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
+    env.update(PRUNER_DEMO_DIR=str(demo_dir / "pg"), HOME=str(demo_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--port", str(port), "--demo-sessions", "300"],
+        cwd=launcher.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the console did not come up"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        cluster = LocalCluster(demo_dir / "pg")
+        assert cluster.psql("SELECT count(*) FROM sessions", "pruner_demo") == "300"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 128 + signal.SIGTERM), out
+    return out
+
+
+@pytest.mark.skipif(launcher.secrets_database_url(launcher.PROJECT_ROOT) is not None,
+                    reason="this checkout's .streamlit/secrets.toml configures a database")
+def test_demo_in_one_command_and_reused(demo_dir: Path) -> None:
+    first = run_console(demo_dir)
+    assert "seeded 300 demo sessions" in first
+    assert "demo database stopped" in first
+    assert not LocalCluster(demo_dir / "pg").is_running(), "the cluster stops with the console"
+    assert "***" in first and LocalCluster(demo_dir / "pg").password not in first
+
+    second = run_console(demo_dir)
+    assert "seeded" not in second, "a second run reuses the data"
