@@ -12,7 +12,9 @@ The decision is a plain value (`Access`) that every code path that changes data 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 
 import streamlit as st
@@ -22,6 +24,7 @@ from console.state import Keys
 
 DEMO_OPERATOR = "demo@console"
 MAX_NAME = 64
+_PROCESS_KEY = secrets.token_bytes(32)  # fingerprints of the password never leave this process
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class Access:
 
 def password_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _fingerprint(password: str) -> str:
+    """Which password a session signed in with: changing the password signs everyone out."""
+    return hmac.new(_PROCESS_KEY, password.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def decide(settings: ConsoleSettings, operator: str | None) -> Access:
@@ -63,6 +71,7 @@ def _submit_sign_in(expected: str) -> None:
         st.session_state[Keys.SIGN_IN_ERROR] = "Wrong password."
     else:
         st.session_state[Keys.OPERATOR] = f"{name[:MAX_NAME]}@console"
+        st.session_state[Keys.SIGNED_IN_WITH] = _fingerprint(expected)
         st.session_state.pop(Keys.SIGN_IN_ERROR, None)
 
 
@@ -101,6 +110,8 @@ def resolve_access(settings: ConsoleSettings) -> Access:
             st.stop()
         return decide(settings, operator)
     if settings.console_password:
+        if st.session_state.get(Keys.SIGNED_IN_WITH) != _fingerprint(settings.console_password):
+            st.session_state.pop(Keys.OPERATOR, None)
         operator = st.session_state.get(Keys.OPERATOR)
         if operator is None:
             _password_form(settings.console_password)
@@ -111,5 +122,6 @@ def resolve_access(settings: ConsoleSettings) -> Access:
 
 def sign_out(settings: ConsoleSettings) -> None:
     st.session_state.pop(Keys.OPERATOR, None)
+    st.session_state.pop(Keys.SIGNED_IN_WITH, None)
     if settings.oidc:
         st.logout()

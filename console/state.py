@@ -6,6 +6,7 @@ from __future__ import annotations
 class Keys:
     CONTEXT = "console.context"  # ConsoleContext of the current run (set by app.py)
     OPERATOR = "console.operator"  # signed-in operator (password gate)
+    SIGNED_IN_WITH = "console.signed_in_with"  # fingerprint of the password used to sign in
     SIGN_IN_NAME = "console.sign_in.name"
     SIGN_IN_PASSWORD = "console.sign_in.password"
     SIGN_IN_ERROR = "console.sign_in.error"

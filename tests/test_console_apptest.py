@@ -371,6 +371,11 @@ async def test_password_gate(db: AsyncEngine, console_env: Any) -> None:
     confirm(at)
     assert [r.operator for r in await journal.history(db)] == ["alice@console"]
 
+    at.secrets["console"] = {"password": "rotated"}
+    at.run()
+    assert at.text_input(key=Keys.SIGN_IN_PASSWORD) is not None, "a new password signs out"
+    assert not at.metric
+
 
 async def test_password_from_env(db: AsyncEngine, console_env: Any) -> None:
     console_env.delenv(DEMO_ENV)

@@ -17,6 +17,7 @@ from core import errors, export, journal, registry
 ALL = "(all)"
 STATUSES = [ALL, "succeeded", "rehearsed", "failed"]
 KINDS = [ALL, "prune", "selected", "drain", "rehearsal"]
+HISTORY_LIMIT = 200
 
 
 def filters() -> dict[str, str | None]:
@@ -105,7 +106,8 @@ def main() -> None:
                "(`pruner.prune_runs`).")
     wanted = filters()
     try:
-        runs = ctx.call(lambda db: journal.history(db, limit=200, **wanted), "reading the journal")
+        runs = ctx.call(lambda db: journal.history(db, limit=HISTORY_LIMIT, **wanted),
+                        "reading the journal")
     except errors.PrunerError as exc:
         context.show_error(exc, ctx.settings)
         return
@@ -114,7 +116,8 @@ def main() -> None:
                 "has been pruned or rehearsed yet.")
         return
     by_id = {r.id: r for r in runs}
-    st.caption(f"{len(runs):,} runs (at most 200 shown). Select one to see its ids.")
+    shown = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")
+    st.caption(f"{shown} (at most {HISTORY_LIMIT} shown). Select one to see its ids.")
     selected = selectable_table(
         runs_frame(runs), list(by_id), Keys.HISTORY_TABLE, selection_mode="single-row",
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),

@@ -1,0 +1,154 @@
+"""Browser end-to-end fixtures: their own PostgreSQL cluster, a real `streamlit run`, Chromium.
+
+Everything here is synchronous: Playwright's sync API runs its own loop in this thread, so the
+one async step (seeding) runs `asyncio.run` in a worker thread and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.pgcluster import LocalCluster
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+CONFIRM_ABOVE = 100  # low, so the browser test goes through the typed confirmation
+DATABASE = "pruner_e2e"
+
+
+@dataclass
+class Database:
+    cluster: LocalCluster
+    url: str
+
+    def query(self, sql: str) -> list[str]:
+        """Fixed test SQL through psql: a view of the database independent of the console."""
+        out = self.cluster.psql(sql, DATABASE)
+        return out.splitlines() if out else []
+
+
+async def _seed(url: str, sessions: int) -> None:
+    from core import create_engine
+    from core.demo import seed
+
+    engine = create_engine(url)
+    try:
+        await seed(engine, sessions=sessions)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def e2e_database() -> Iterator[Database]:
+    base = Path(tempfile.mkdtemp(prefix="pruner-e2e-"))
+    os.chmod(base, 0o755)  # the postgres OS user must traverse it when we run as root
+    cluster = LocalCluster(base / "pg")
+    cluster.start()
+    try:
+        url = cluster.create_database(DATABASE)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _seed(url, sessions=2_000)).result()
+        yield Database(cluster, url)
+    finally:
+        cluster.destroy()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="session")
+def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
+    env.update(PRUNER_DATABASE_URL=e2e_database.url, PRUNER_DEMO="1",
+               PRUNER_CONFIRM_ABOVE=str(CONFIRM_ABOVE))
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "console" / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(proc, url)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup.sh --browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100},  # type: ignore[attr-defined]
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shoot(page: object) -> object:
+    """shoot("name") saves artifacts/screenshots/NN-name.png (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    taken = []
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{len(taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path))  # type: ignore[attr-defined]
+        taken.append(path)
+        return path
+
+    return take
