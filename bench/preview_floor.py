@@ -23,29 +23,29 @@ cand AS (
     AND NOT EXISTS (SELECT 1 FROM routings r WHERE r.session = s.id)
     AND NOT EXISTS (SELECT 1 FROM kernels k WHERE k.session_id = s.id
                     AND k.status NOT IN ('TERMINATED', 'CANCELLED'))),
-rng AS (SELECT min(ts) AS lo, max(ts) AS hi FROM cand),
+rng AS (SELECT (SELECT ts FROM cand ORDER BY ts, id LIMIT 1) AS lo,
+               (SELECT ts FROM cand ORDER BY ts DESC, id DESC LIMIT 1) AS hi),
 bins AS (
   SELECT date_bin($3, ts, (SELECT lo FROM rng)) AS bin,
          count(*) FILTER (WHERE NOT (b1 OR b2)) AS n, count(*) FILTER (WHERE b1 OR b2) AS blocked,
          count(*) FILTER (WHERE b1) AS b1, count(*) FILTER (WHERE b2) AS b2
   FROM aged GROUP BY 1),
 first AS MATERIALIZED (SELECT id FROM cand ORDER BY ts, id LIMIT $2),
-ks AS MATERIALIZED (SELECT k.id FROM kernels k WHERE k.session_id IN (SELECT id FROM first)),
+fa AS MATERIALIZED (SELECT count(*) AS n, array_agg(id) AS ids, array_agg(id::text) AS tids
+                    FROM first),
+ks AS MATERIALIZED (SELECT count(*) AS n, array_agg(k.id::text) AS tids FROM kernels k
+                    WHERE k.session_id = ANY ((SELECT ids FROM fa)::uuid[])),
 casc AS (
-  SELECT (SELECT count(*) FROM first) AS sessions,
-         (SELECT count(*) FROM ks) AS kernels,
+  SELECT (SELECT n FROM fa) AS sessions, (SELECT n FROM ks) AS kernels,
          (SELECT count(*) FROM session_dependencies d
-          WHERE d.session_id IN (SELECT id FROM first)
-             OR d.depends_on IN (SELECT id FROM first)) AS deps,
-         (SELECT count(*) FROM (
-            SELECT a.id FROM association_scopes_entities a JOIN first f
-              ON a.entity_type = 'session' AND a.entity_id = f.id::text
-            UNION SELECT a.id FROM association_scopes_entities a JOIN first f
-              ON a.scope_type = 'session' AND a.scope_id = f.id::text
-            UNION SELECT a.id FROM association_scopes_entities a JOIN ks
-              ON a.entity_type = 'kernel' AND a.entity_id = ks.id::text
-            UNION SELECT a.id FROM association_scopes_entities a JOIN ks
-              ON a.scope_type = 'kernel' AND a.scope_id = ks.id::text) u) AS rbac),
+          WHERE d.session_id = ANY ((SELECT ids FROM fa)::uuid[])
+             OR d.depends_on = ANY ((SELECT ids FROM fa)::uuid[])) AS deps,
+         (SELECT count(*) FROM association_scopes_entities a
+          WHERE (a.entity_type = 'session' AND a.entity_id = ANY ((SELECT tids FROM fa)::text[]))
+             OR (a.scope_type = 'session' AND a.scope_id = ANY ((SELECT tids FROM fa)::text[]))
+             OR (a.entity_type = 'kernel' AND a.entity_id = ANY ((SELECT tids FROM ks)::text[]))
+             OR (a.scope_type = 'kernel' AND a.scope_id = ANY ((SELECT tids FROM ks)::text[]))
+         ) AS rbac),
 page AS (SELECT s.* FROM sessions s JOIN (SELECT id, ts FROM cand ORDER BY ts, id LIMIT $4) c
          ON c.id = s.id ORDER BY c.ts, c.id)
 SELECT rng.lo, rng.hi, casc.*,

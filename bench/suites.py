@@ -62,14 +62,20 @@ async def prune_throughput(ctx: Context, limits: list[int]) -> list[Row]:
         floors = {f"floor:{v}": floor(sessions_floor(v), ctx.before, limit) for v in SESSION_FLOORS}
         contenders = {"pruner": ours(SESSIONS, ctx.before, limit), **floors,
                       "peer": peer(ctx.before, limit)}
-        reps = ctx.repeats if limit <= 100_000 else 1
-        times = await compare(ctx, tpl.name, "sessions", contenders, reps)
+        big = limit > 100_000
+        times = await compare(ctx, tpl.name, "sessions", contenders, 1 if big else ctx.repeats)
         win = min(floors, key=lambda n: best(times[n]))
+        if big:  # a second round only for the two that the ratio compares (time budget)
+            more = await compare(ctx, tpl.name, "sessions",
+                                 {"pruner": contenders["pruner"], win: contenders[win]}, 1)
+            for name, ts in more.items():
+                times[name] += ts
+        reps = 2 if big else ctx.repeats
         ctx.best_floor = win.split(":", 1)[1]
         case = f"sessions, one call, limit {limit:,} ({tpl.rows['sessions']:,} sessions)"
         rows.append(Row("Prune throughput", case, best(times["pruner"]), best(times[win]), 1.10,
                         note=f"floor = {win}; all floors: {_fmt(times, list(floors))}; "
-                             f"best of {reps}"))
+                             f"best of {reps} (other floors and peer: {1 if big else reps})"))
         rows.append(Row("Peer (prior design)", case, best(times["peer"]), best(times[win]), None,
                         ours_label="peer", note="ids to Python, then IN lists of <=16,000 "
                                                 "bind parameters per statement"))

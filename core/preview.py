@@ -142,12 +142,13 @@ def cascade_query(p: Pruner, before: datetime, limit: int, cascade_rbac: bool,
     """Per-table counts of what a prune of the first `limit` candidates deletes — the same
     predicates as `prune_statement`, as SELECTs."""
     cand = p.candidates(before, limit).cte("cand").prefix_with("MATERIALIZED")
-    cand_keys = sa.select(cand.c.id)
+    # `= ANY(array(...))` as in prune_statement: bitmap scans, not a semi-join per table.
+    cand_ids = sa.func.array(sa.select(cand.c.id).scalar_subquery())
     counts: dict[str, sa.ScalarSelect[Any]] = {
         p.table.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     child_keys_text = {}
     for child in p.children:
-        hit = child.references(cand_keys)
+        hit = sa.or_(*(child.table.c[c] == sa.any_(cand_ids) for c in child.on))
         counts[child.table.name] = (sa.select(sa.func.count()).select_from(child.table)
                                     .where(hit).scalar_subquery())
         if child.rbac_entity_type and cascade_rbac:
