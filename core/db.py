@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeAlias
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from core import errors
@@ -108,9 +108,16 @@ async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
     With an engine we own the transaction: commit on success, roll back on any error. With a
     caller's connection or session we join its transaction through a SAVEPOINT, so a failed prune
     rolls back only its own work and the caller's transaction stays usable.
+
+    A failure to connect (refused, unknown host, bad password, no such database) is raised as our
+    typed error here, so every caller gets one whether or not it catches driver errors itself.
     """
     if isinstance(db, AsyncEngine):
-        async with db.begin() as conn:
+        async with AsyncExitStack() as stack:
+            try:
+                conn = await stack.enter_async_context(db.begin())
+            except (SQLAlchemyError, OSError) as exc:
+                raise translate(exc, "connecting to the database") from exc
             yield conn
         return
     conn = await db.connection() if isinstance(db, AsyncSession) else db
