@@ -46,12 +46,12 @@ def assert_operator_message(exc: BaseException, *mentions: str) -> None:
         assert m.lower() in msg.lower(), f"{m!r} not in {msg!r}"
 
 
-def engine_for(url: str, *, app: str = "pruner-test", **kw: Any) -> AsyncEngine:
+def engine_for(url: str, *, app: str = "pruner-test", server_settings: dict[str, str] | None = None,
+               **kw: Any) -> AsyncEngine:
     """A pool-less engine (safe across event loops and process boundaries)."""
-    return create_async_engine(
-        url, poolclass=NullPool,
-        connect_args={"server_settings": {"application_name": app}}, **kw,
-    )
+    opts = {"application_name": app, **(server_settings or {})}
+    return create_async_engine(url, poolclass=NullPool,
+                               connect_args={"server_settings": opts}, **kw)
 
 
 # ------------------------------------------------------------------------------ data
