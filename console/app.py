@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import context
+from console import confirm, context
 from console.access import Access, resolve_access, sign_out
 from console.settings import ConsoleSettings, current_settings
 from console.state import Keys
@@ -70,6 +70,10 @@ def main() -> None:
         st.Page("views/history.py", title="History", icon=":material/history:"),
         st.Page("views/database.py", title="Database", icon=":material/database:"),
     ])
+    if st.session_state.get(Keys.PAGE) != page.url_path:
+        # A dialog belongs to the page it was opened on; leaving the page cancels it.
+        st.session_state[Keys.PAGE] = page.url_path
+        confirm.cancel()
     page.run()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 class Keys:
     CONTEXT = "console.context"  # ConsoleContext of the current run (set by app.py)
+    PAGE = "console.page"  # url path of the page the last run showed
     OPERATOR = "console.operator"  # signed-in operator (password gate)
     SIGNED_IN_WITH = "console.signed_in_with"  # fingerprint of the password used to sign in
     SIGN_IN_NAME = "console.sign_in.name"

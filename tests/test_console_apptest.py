@@ -211,6 +211,17 @@ async def test_prune_oldest_after_confirmation(db: AsyncEngine, console_env: Any
     assert (run.operator, run.reason, run.count) == ("demo@console", "OPS-1 cleanup", 4)
 
 
+async def test_leaving_the_page_cancels_the_dialog(db: AsyncEngine, console_env: Any) -> None:
+    await seed_sessions(db, [200, 150])
+    at = console()
+    open_prune_dialog(at, 2)
+    at.switch_page("views/history.py").run()
+    at.switch_page("views/candidates.py").run()
+    no_exceptions(at)
+    assert not dialog_open(at)
+    assert await count(db, sessions) == 2
+
+
 async def test_cancel_deletes_nothing(db: AsyncEngine, console_env: Any) -> None:
     await seed_sessions(db, [200, 150])
     at = console()
@@ -328,7 +339,10 @@ async def test_read_only_mode(db: AsyncEngine, console_env: Any, how: str) -> No
 
     force_pending(at)
     assert any("Read-only mode" in e.value for e in at.error), "enforced, not only hidden"
+    at.session_state[Keys.REHEARSE] = True  # as if the disabled Rehearse button were clicked
+    at.run()
     assert await count(db, sessions) == 2
+    assert await journal.history(db) == [], "not even a rehearsal"
     at.switch_page("views/history.py").run()
     no_exceptions(at)
 
