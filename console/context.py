@@ -39,7 +39,7 @@ def call(runtime: Runtime, fn: DbCall[T], doing: str) -> T:
         raise translate(exc, doing) from exc
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, validate=lambda rt: rt.alive)
 def shared_runtime(database_url: str) -> Runtime:
     """One runtime (loop thread + engine) per database per process."""
     return runtime_for(database_url)

@@ -538,7 +538,7 @@ def job_ctx(at: AppTest) -> Any:
 async def test_drain_stop(db: AsyncEngine, console_env: Any) -> None:
     await seed_sessions(db, [100 + i for i in range(30)])
     at = console(page="views/drain.py")
-    start_drain(at, 3, pause=0.5, typed=None)
+    start_drain(at, 2, pause=1.0)  # 15 slow batches: Stop lands long before the end
     job = at.session_state[Keys.DRAIN_JOB]
     wait_for(at, lambda: job.progress is not None)
     assert at.get("progress"), "a progress bar while it runs"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from console import launcher
-from core.pgcluster import LocalCluster, _free_port
+from core.pgcluster import LocalCluster
 
 
 def test_streamlit_listens_on_localhost_by_default() -> None:
@@ -42,6 +43,12 @@ def test_database_configured(tmp_path: Path) -> None:
     assert launcher.secrets_database_url(tmp_path) == "postgresql://u:p@h/db"
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def demo_dir() -> Iterator[Path]:
     base = Path(tempfile.mkdtemp(prefix="pruner-launcher-"))
@@ -52,7 +59,7 @@ def demo_dir() -> Iterator[Path]:
 
 def run_console(demo_dir: Path) -> str:
     """Run the launcher until the console answers, then stop it like Ctrl-C / SIGTERM would."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
     env.update(PRUNER_DEMO_DIR=str(demo_dir / "pg"), HOME=str(demo_dir))
     proc = subprocess.Popen(

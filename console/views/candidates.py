@@ -176,7 +176,7 @@ def main() -> None:
     if pv.candidates:
         st.altair_chart(age_chart(pv), width="stretch")
     else:
-        st.info(f"No {entity} candidates {cutoff.description}.")
+        st.info(f"Nothing to prune: no {entity} row qualifies ({cutoff.description}).")
     selected = candidates_table(pv, pruner) if pv.sample else []
     st.caption(f"As of {fmt_ts(pv.as_of)}.")
 

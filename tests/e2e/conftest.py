@@ -15,33 +15,22 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
 from core.pgcluster import LocalCluster
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-CONFIRM_ABOVE = 100  # low, so the browser test goes through the typed confirmation
-DATABASE = "pruner_e2e"
-
-
-@dataclass
-class Database:
-    cluster: LocalCluster
-    url: str
-
-    def query(self, sql: str) -> list[str]:
-        """Fixed test SQL through psql: a view of the database independent of the console."""
-        out = self.cluster.psql(sql, DATABASE)
-        return out.splitlines() if out else []
+from tests.e2e.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONFIRM_ABOVE,
+    DATABASE,
+    ROOT,
+    SCREENSHOTS,
+    Database,
+)
 
 
 async def _seed(url: str, sessions: int) -> None:
@@ -118,7 +107,7 @@ def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (scripts/setup.sh --browser)")
     from playwright.sync_api import sync_playwright
@@ -130,8 +119,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100},  # type: ignore[attr-defined]
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100},
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -140,14 +129,14 @@ def page(browser: object) -> Iterator[object]:
 
 
 @pytest.fixture
-def shoot(page: object) -> object:
+def shoot(page: Page) -> Callable[[str], Path]:
     """shoot("name") saves artifacts/screenshots/NN-name.png (git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     taken = []
 
     def take(name: str) -> Path:
         path = SCREENSHOTS / f"{len(taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path))  # type: ignore[attr-defined]
+        page.screenshot(path=str(path))
         taken.append(path)
         return path
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CONFIRM_ABOVE, Database
+from tests.e2e.harness import CONFIRM_ABOVE, Database
 
 pytestmark = pytest.mark.browser
 
