@@ -14,7 +14,7 @@ from console.access import Access, resolve_access, sign_out
 from console.settings import ConsoleSettings, current_settings
 from console.state import Keys
 from console.widgets import keep_shared_widget_state
-from core import errors
+from core import errors, registry
 from core.db import redact
 
 st.set_page_config(page_title="Pruner console", page_icon=":material/content_cut:",
@@ -56,6 +56,7 @@ def main() -> None:
         no_database()
     access = resolve_access(settings)  # draws the sign-in step and stops, when one is due
     try:
+        registry.names()  # user pruners (PRUNER_MODULES) that fail to import: say which, why
         runtime = context.shared_runtime(settings.database_url)
     except Exception as exc:  # a bad URL: the message, never the URL
         context.show_error(exc, settings)
@@ -74,7 +75,10 @@ def main() -> None:
         # A dialog belongs to the page it was opened on; leaving the page cancels it.
         st.session_state[Keys.PAGE] = page.url_path
         confirm.cancel()
-    page.run()
+    try:
+        page.run()
+    except Exception as exc:  # a bug must still be a message (logged in full), not a traceback
+        context.show_error(exc, settings)
 
 
 main()

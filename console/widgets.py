@@ -101,7 +101,6 @@ def entity_picker() -> str:
     names = registry.names()
     return st.selectbox(
         "Entity", names, key=Keys.ENTITY,
-        format_func=lambda n: n,
         help="\n".join(f"- **{p.name}**: {p.description}" for p in registry.all_pruners()),
     )
 

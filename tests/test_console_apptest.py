@@ -34,8 +34,8 @@ from console.state import Keys
 from core import journal, registry
 from core.operations import prune
 from core.preview import preview
-from core.reference_schema import sessions
-from tests.factories import add_session, count, days_ago
+from core.reference_schema import audit_logs, sessions
+from tests.factories import add_logs, add_session, count, days_ago
 
 APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
 NO_SECRETS = {"console": {}}  # non-empty, so a developer's own secrets.toml is never read
@@ -283,6 +283,22 @@ async def test_prune_selected_clears_the_selection(db: AsyncEngine, console_env:
     assert kinds == ["selected", "rehearsal"]  # the dialog's exact counts came from a rehearsal
 
 
+async def test_prune_selected_audit_logs(db: AsyncEngine, console_env: Any) -> None:
+    await add_logs(db, [400, 300, 200, 100, 1])
+    at = console()
+    at.selectbox(key=Keys.ENTITY).set_value("audit_logs").run()
+    shown = candidates_table(at).value
+    select_rows(at, [1, 3])
+    button(at, "Prune 2 selected").click().run()
+    confirm(at)
+    no_exceptions(at)
+    async with db.connect() as conn:
+        left = set((await conn.execute(sa.select(audit_logs.c.id))).scalars())
+    gone = {int(shown["id"][1]), int(shown["id"][3])}
+    assert len(left) == 3 and not (left & gone)
+    assert {int(i) for i in csv_ids(at.session_state[Keys.OUTCOME].csv)} == gone
+
+
 async def test_selection_dropped_when_rows_change(db: AsyncEngine, console_env: Any) -> None:
     await seed_sessions(db, [300, 250, 200])
     at = console()
@@ -468,6 +484,13 @@ def test_no_database_configured(console_env: Any) -> None:
     at = console()
     no_exceptions(at)
     assert any("No database is configured" in e.value for e in at.error)
+
+
+def test_broken_user_pruner_module_is_a_message(console_env: Any) -> None:
+    console_env.setenv("PRUNER_MODULES", "no_such_pruner_module")
+    at = console()
+    no_exceptions(at)
+    assert any("no_such_pruner_module" in e.value for e in at.error)
 
 
 def test_bad_confirm_threshold_is_a_message(console_env: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -52,7 +53,7 @@ def run_pending_action(ctx: ConsoleContext) -> None:
                             f"(run #{outcome.result.run_id})", state="complete", expanded=False)
 
 
-def run_rehearsal(ctx: ConsoleContext, entity: str, before: Any, limit: int) -> None:
+def run_rehearsal(ctx: ConsoleContext, entity: str, before: datetime, limit: int) -> None:
     with st.status(f"Rehearsing a prune of {limit:,} {entity}…") as status:
         try:
             outcome = actions.rehearse_oldest(ctx, entity, before, limit)
