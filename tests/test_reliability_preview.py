@@ -165,8 +165,9 @@ async def oracle(engine: AsyncEngine, entity: str, before: datetime) -> tuple[li
     aged, blocked, ts = ORACLE[entity]
     async with engine.connect() as conn:
         cands = [r[0] for r in await conn.execute(sa.text(
-            f"SELECT id::text FROM {entity} t WHERE {aged} AND NOT ({blocked}) "  # noqa: S608
-            f"ORDER BY {ts}, id"), {"before": before})]
+            # t.id, not id: a bare name in ORDER BY would sort by the text output column
+            f"SELECT t.id::text FROM {entity} t WHERE {aged} AND NOT ({blocked}) "  # noqa: S608
+            f"ORDER BY t.{ts}, t.id"), {"before": before})]
         n_blocked = (await conn.execute(sa.text(
             f"SELECT count(*) FROM {entity} t WHERE {aged} AND ({blocked})"),  # noqa: S608
             {"before": before})).scalar_one()
