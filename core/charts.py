@@ -17,6 +17,7 @@ def age_histogram(pv: Preview) -> alt.Chart:
             x=alt.X("age_days_from:Q", title="age (days)", scale=alt.Scale(reverse=True)),
             x2="age_days_to:Q",
             y=alt.Y("count:Q", title="candidates"),
+            y2=alt.datum(0),  # ranged in x, so anchor y too: bars from zero, not ticks
             tooltip=[
                 alt.Tooltip("start:T", title="from", format="%Y-%m-%d %H:%M"),
                 alt.Tooltip("end:T", title="to", format="%Y-%m-%d %H:%M"),

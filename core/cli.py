@@ -56,7 +56,10 @@ def parse_older_than(text: str) -> datetime:
     m = DURATION_RE.match(text)
     if not m or int(m.group(1)) == 0:
         raise UsageError(f"--older-than {text!r} must be a positive duration like 30d, 12h, 2w")
-    return datetime.now(UTC) - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        return datetime.now(UTC) - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
+    except OverflowError:
+        raise UsageError(f"--older-than {text!r} reaches before year 1") from None
 
 
 def positive_int(text: str) -> int:

@@ -64,6 +64,11 @@ SQLSTATE_ERRORS: dict[str, type[errors.PrunerError]] = {
 }
 
 
+# What a database call can raise before we translate it: SQLAlchemy's wrappers, and the driver's
+# own OSError family when a connection cannot even be opened.
+DB_ERRORS = (SQLAlchemyError, OSError)
+
+
 def sqlstate(exc: BaseException) -> str | None:
     orig = getattr(exc, "orig", None) or exc
     for obj in (orig, getattr(orig, "__cause__", None)):
@@ -116,7 +121,7 @@ async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
         async with AsyncExitStack() as stack:
             try:
                 conn = await stack.enter_async_context(db.begin())
-            except (SQLAlchemyError, OSError) as exc:
+            except DB_ERRORS as exc:
                 raise translate(exc, "connecting to the database") from exc
             yield conn
         return

@@ -13,11 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
-from core.db import transaction, translate
+from core.db import DB_ERRORS, transaction, translate
 
 SCHEMA = "pruner"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -67,9 +66,18 @@ archive = sa.Table(
 _SETUP_LOCK = 0x70_72_75_6E  # advisory lock key: concurrent first runs create the tables once
 
 
+async def _all_exist(conn: AsyncConnection) -> bool:
+    names = [f"{SCHEMA}.{t.name}" for t in metadata.sorted_tables]
+    found = await conn.execute(sa.select(*(sa.func.to_regclass(n) for n in names)))
+    return all(v is not None for v in found.one())
+
+
 async def ensure_journal(engine: AsyncEngine | AsyncConnection) -> None:
     """Create the journal tables if missing (idempotent, safe to run concurrently)."""
     async def create(conn: AsyncConnection) -> None:
+        # Existing tables need no DDL, so a role that may only write rows can use them.
+        if await _all_exist(conn):
+            return
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SETUP_LOCK)))
         await conn.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
         await conn.run_sync(metadata.create_all, checkfirst=True)
@@ -80,7 +88,7 @@ async def ensure_journal(engine: AsyncEngine | AsyncConnection) -> None:
                 await create(conn)
         else:
             await create(engine)
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "setting up the journal tables") from exc
 
 
@@ -181,7 +189,7 @@ async def history(db: Any, *, limit: int = 50, entity: str | None = None,
             if not await _exists(conn):
                 return []
             return [Run(**r._mapping) for r in (await conn.execute(q)).all()]
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "reading the journal") from exc
 
 
@@ -191,7 +199,7 @@ async def get_run(db: Any, run_id: Any) -> Run:
         async with transaction(db) as conn:
             row = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none() \
                 if await _exists(conn) else None
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "reading the journal") from exc
     if row is None:
         raise errors.InvalidArgument(f"no run {run_id} in the journal")
@@ -204,7 +212,7 @@ async def run_ids(db: Any, run_id: Any) -> list[str]:
         async with transaction(db) as conn:
             row = (await conn.execute(sa.select(pruned_ids.c.ids)
                                       .where(pruned_ids.c.run_id == run_id))).scalar()
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "reading the journal") from exc
     return list(row or [])
 
@@ -216,6 +224,6 @@ async def archived_rows(db: Any, run_id: Any) -> list[tuple[str, dict[str, Any]]
     try:
         async with transaction(db) as conn:
             return [(r.entity_id, r.row) for r in (await conn.execute(q)).all()]
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "reading the archive") from exc
 

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import errors, export, journal
-from core.db import Database, transaction, translate
+from core.db import DB_ERRORS, Database, transaction, translate
 from core.repository.pruner import (
     DEFAULT_LIMIT,
     Pruner,
@@ -59,11 +58,20 @@ def _check_text(value: Any, name: str, top: int, *, required: bool = False) -> s
     if not isinstance(value, str):
         raise errors.InvalidArgument(f"{name} must be text, got {type(value).__name__}")
     value = value.strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidArgument(f"{name} must be valid UTF-8 text") from None
     if required and not value:
         raise errors.InvalidArgument(f"{name} must not be empty")
     if len(value) > top or "\x00" in value:
         raise errors.InvalidArgument(f"{name} must be at most {top} characters of text")
     return value
+
+
+def _check_operator(operator: Any) -> str:
+    operator = default_operator() if operator is None else operator
+    return _check_text(operator, "operator", MAX_OPERATOR, required=True)
 
 
 _ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()  # engines whose journal exists
@@ -83,7 +91,7 @@ async def _record_failure(db: Database, rec: journal.RunRecord, exc: errors.Prun
     try:
         async with transaction(db) as conn:
             await journal.record(conn, rec, status="failed", error=str(exc)[:4000])
-    except (SQLAlchemyError, OSError, errors.PrunerError):
+    except (*DB_ERRORS, errors.PrunerError):
         pass
 
 
@@ -102,12 +110,12 @@ async def prune(
     settings: PruneSettings | None = None,
 ) -> PruneResult:
     """One journaled prune. The result carries the journal's `run_id`."""
-    operator = _check_text(operator or default_operator(), "operator", MAX_OPERATOR, required=True)
+    operator = _check_operator(operator)
     reason = _check_text(reason, "reason", MAX_REASON)
     if not isinstance(archive, bool):
         raise errors.InvalidArgument("archive must be true or false")
     before = check_before(before)
-    ids = None if ids is None else list(ids)
+    ids = None if ids is None else pruner.coerce_ids(ids)
     kind = "drain" if drain_id else ("selected" if ids is not None else "prune")
     rec = journal.RunRecord(
         entity=pruner.name, kind=kind, cutoff=before,
@@ -128,7 +136,7 @@ async def prune(
                                  ids=result.ids, finished_at=result.pruned_at)
     except errors.InvalidArgument:
         raise  # nothing ran: bad input is not a failed run
-    except (SQLAlchemyError, OSError, errors.PrunerError) as exc:
+    except (*DB_ERRORS, errors.PrunerError) as exc:
         err = translate(exc, f"prune of {pruner.name}")
         await _record_failure(db, rec, err)
         raise err from exc
@@ -148,7 +156,7 @@ async def rehearse(
     settings: PruneSettings | None = None,
 ) -> PruneResult:
     """Run the exact prune and roll it back; the journal keeps a 'rehearsed' run with the counts."""
-    operator = _check_text(operator or default_operator(), "operator", MAX_OPERATOR, required=True)
+    operator = _check_operator(operator)
     reason = _check_text(reason, "reason", MAX_REASON)
     result = await execute_pruner(db, pruner, before=before, limit=limit,
                                   cascade_rbac=cascade_rbac, ids=ids, dry_run=True,
@@ -162,7 +170,7 @@ async def rehearse(
         async with transaction(db) as conn:
             run_id = await journal.record(conn, rec, status="rehearsed", count=result.count,
                                           deleted=result.deleted)
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, "recording the rehearsal") from exc
     return replace(result, run_id=run_id)
 
@@ -249,7 +257,7 @@ async def estimate(db: Database, pruner: Pruner, before: datetime) -> int:
     try:
         async with transaction(db) as conn:
             return (await conn.execute(q)).scalar_one()
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, f"counting {pruner.name} candidates") from exc
 
 
@@ -288,7 +296,7 @@ async def drain(
     if isinstance(pause_seconds, bool) or not isinstance(pause_seconds, int | float) or not (
             0 <= pause_seconds <= 3600):
         raise errors.InvalidArgument("pause_seconds must be between 0 and 3600")
-    operator = _check_text(operator or default_operator(), "operator", MAX_OPERATOR, required=True)
+    operator = _check_operator(operator)
     reason = _check_text(reason, "reason", MAX_REASON)
 
     result = DrainResult(entity=pruner.name, drain_id=str(uuid.uuid4()), cutoff=before,

@@ -7,18 +7,17 @@ the per-table cascade of the first `limit` candidates, and one page of the oldes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
-from core.db import Database, transaction, translate
+from core.db import DB_ERRORS, Database, transaction, translate
 from core.reference_schema import association_scopes_entities as rbac
 from core.repository.pruner import (
     DEFAULT_LIMIT,
@@ -127,7 +126,11 @@ def _jsonable(v: Any) -> Any:
 async def snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
     """A read-only, repeatable-read connection (or the caller's own)."""
     if isinstance(db, AsyncEngine):
-        async with db.connect() as conn:
+        async with AsyncExitStack() as stack:
+            try:
+                conn = await stack.enter_async_context(db.connect())
+            except DB_ERRORS as exc:
+                raise translate(exc, "connecting to the database") from exc
             conn = await conn.execution_options(isolation_level="REPEATABLE READ",
                                                 postgresql_readonly=True)
             async with conn.begin():
@@ -138,17 +141,16 @@ async def snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
 
 
 def cascade_query(p: Pruner, before: datetime, limit: int, cascade_rbac: bool,
-                  ) -> tuple[sa.Select, list[str]]:
+                  ids: Sequence[Any] | None = None) -> tuple[sa.Select, list[str]]:
     """Per-table counts of what a prune of the first `limit` candidates deletes — the same
     predicates as `prune_statement`, as SELECTs."""
-    cand = p.candidates(before, limit).cte("cand").prefix_with("MATERIALIZED")
-    # `= ANY(array(...))` as in prune_statement: bitmap scans, not a semi-join per table.
+    cand = p.candidates(before, limit, ids).cte("cand").prefix_with("MATERIALIZED")
     cand_ids = sa.func.array(sa.select(cand.c.id).scalar_subquery())
     counts: dict[str, sa.ScalarSelect[Any]] = {
         p.table.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     child_keys_text = {}
     for child in p.children:
-        hit = sa.or_(*(child.table.c[c] == sa.any_(cand_ids) for c in child.on))
+        hit = child.references(cand_ids)
         counts[child.table.name] = (sa.select(sa.func.count()).select_from(child.table)
                                     .where(hit).scalar_subquery())
         if child.rbac_entity_type and cascade_rbac:
@@ -167,15 +169,23 @@ async def preview(
     pruner: Pruner,
     *,
     before: datetime,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cascade_rbac: bool = True,
     sample_size: int = 100,
     sample_offset: int = 0,
+    ids: Iterable[Any] | None = None,
     settings: PruneSettings | None = None,
 ) -> Preview:
+    """What `execute_pruner` with the same arguments would delete, read-only.
+
+    With `ids`, only those rows are considered (what a prune of selected ids would delete);
+    `limit` then defaults to their number."""
     settings = settings or PruneSettings.from_env()
     before = check_before(before)
-    limit = check_limit(limit, settings)
+    wanted = None if ids is None else pruner.coerce_ids(ids)
+    if wanted is not None and limit is None:
+        limit = max(len(wanted), 1)
+    limit = check_limit(DEFAULT_LIMIT if limit is None else limit, settings)
     cascade_rbac = check_flag(cascade_rbac, "cascade_rbac")
     for name, value, top in (("sample_size", sample_size, MAX_SAMPLE),
                              ("sample_offset", sample_offset, 10**9)):
@@ -188,7 +198,7 @@ async def preview(
             as_of = (await conn.execute(sa.select(sa.func.now()))).scalar_one()
             # The first candidate each way along the prunable index, not min()/max() over all of
             # them: those cannot use the index through the blockers' anti-joins (a full pass).
-            ends = p.candidates(before).with_only_columns(ts).order_by(None)
+            ends = p.candidates(before, ids=wanted).with_only_columns(ts).order_by(None)
             oldest, newest = (await conn.execute(sa.select(
                 ends.order_by(ts, p.key).limit(1).scalar_subquery(),
                 ends.order_by(ts.desc(), p.key.desc()).limit(1).scalar_subquery()))).one()
@@ -205,21 +215,21 @@ async def preview(
                 sa.func.count().filter(sa.not_(is_blocked)).label("n"),
                 sa.func.count().filter(is_blocked).label("blocked"),
                 *(sa.func.count().filter(b).label(f"b{i}") for i, b in enumerate(blocks)),
-            ).where(p.aged(before)).group_by(sa.literal_column("1"))
+            ).where(p.aged(before, wanted)).group_by(sa.literal_column("1"))
             rows = (await conn.execute(aged)).all()
 
-            cq, names = cascade_query(p, before, limit, cascade_rbac)
+            cq, names = cascade_query(p, before, limit, cascade_rbac, wanted)
             crow = (await conn.execute(cq)).one()
 
             sample: list[dict[str, Any]] = []
             if sample_size:
                 # One NOT EXISTS per blocker (anti-joins on FK indexes), as in candidates():
                 # NOT (a OR b) would hash every blocker table in full for a page of 100 rows.
-                sq = sa.select(p.table).where(p.aged(before),
+                sq = sa.select(p.table).where(p.aged(before, wanted),
                                               *(sa.not_(b.blocks(p.key)) for b in p.blockers))
                 sq = sq.order_by(ts, p.key).limit(sample_size).offset(sample_offset)
                 sample = [dict(r._mapping) for r in (await conn.execute(sq)).all()]
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, f"preview of {p.name}") from exc
 
     candidates = sum(r.n for r in rows)

@@ -261,3 +261,16 @@ async def test_a_prune_inside_a_callers_rolled_back_transaction_leaves_no_journa
         await conn.rollback()
     assert await runs(db) == []
     assert await count(db, sessions) == 1
+
+
+async def test_preview_of_selected_ids_counts_what_pruning_them_deletes(db):
+    ok = [await add_session(db, age_days=30 + i) for i in range(3)]
+    live = await add_session(db, status="RUNNING", age_days=None)
+    routed = await add_session(db, age_days=40, routed=True)
+    chosen = [str(ok[0]), ok[2], live, routed]
+    pv = await preview(db, SESSIONS, before=now(), ids=chosen, sample_size=10)
+    assert (pv.candidates, pv.blocked, pv.limit) == (2, 1, 4)
+    assert {r["id"] for r in pv.sample} == {ok[0], ok[2]}
+    r = await operations.prune(db, SESSIONS, before=pv.cutoff, ids=chosen, operator="m")
+    assert r.deleted == pv.cascade and set(r.ids) == {ok[0], ok[2]}
+    assert r.skipped == [live, routed]

@@ -565,10 +565,6 @@ async def test_a_least_privilege_role_can_prune_and_preview(
         await eng.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="operations._journal_ready -> journal.ensure_journal runs "
-                   "CREATE SCHEMA IF NOT EXISTS, which PostgreSQL checks for the database CREATE "
-                   "privilege before it looks for the schema: a role without DDL rights can "
-                   "never run a journaled prune, even when the journal exists and it may write it")
 async def test_a_least_privilege_role_can_run_a_journaled_prune(
     operator_url: str, input_db: AsyncEngine
 ) -> None:
@@ -784,9 +780,6 @@ async def test_cli_fuzz_never_tracebacks_and_never_deletes_what_it_should_not(
 # core/repository/pruner.py). strict=True: once fixed, the XPASS fails and the mark must go.
 
 
-@pytest.mark.xfail(strict=True, reason="core/preview.py: snapshot() opens its connection with "
-                   "db.connect() and catches only SQLAlchemyError, so the driver's OSError "
-                   "escapes untyped (and the CLI prints 'internal error')")
 async def test_preview_of_an_unreachable_database_is_typed(pg_cluster: LocalCluster) -> None:
     from core.preview import preview
 
@@ -803,8 +796,6 @@ async def test_preview_of_an_unreachable_database_is_typed(pg_cluster: LocalClus
     assert_clean_failure(proc, 1, "unreachable")
 
 
-@pytest.mark.xfail(strict=True, reason="Pruner.coerce_ids / operations.prune iterate `ids` "
-                   "unchecked: a non-iterable raises a bare TypeError")
 @pytest.mark.parametrize("api", ["execute", "prune"])
 async def test_a_non_iterable_id_list_is_refused(input_db: AsyncEngine, api: str) -> None:
     before_counts, _ = await baseline(input_db)
@@ -814,9 +805,6 @@ async def test_a_non_iterable_id_list_is_refused(input_db: AsyncEngine, api: str
         check_refused(out, before_counts, "ids")
 
 
-@pytest.mark.xfail(strict=True, reason="pruner._coerce_one accepts any int (and 19-digit "
-                   "strings) for a bigint key: beyond 64 bits asyncpg fails the statement, "
-                   "so the operator gets PruneFailed (CLI exit 1) instead of a bad-id error")
 @pytest.mark.parametrize("bad", [2**63, -(2**63) - 1, 10**30, "9999999999999999999"])
 async def test_an_id_beyond_64_bits_is_a_bad_id(input_db: AsyncEngine, bad: Any) -> None:
     before_counts, _ = await baseline(input_db)
@@ -824,10 +812,6 @@ async def test_an_id_beyond_64_bits_is_a_bad_id(input_db: AsyncEngine, bad: Any)
     check_refused(out, before_counts, str(bad)[:10])
 
 
-@pytest.mark.xfail(strict=True, reason="operations._check_text lets text that is not valid "
-                   "UTF-8 (lone surrogates, e.g. non-UTF-8 bytes in argv) through; the journal "
-                   "insert then fails: PruneFailed 'prune ... failed' instead of a bad-argument "
-                   "error, and the failure cannot be journaled either")
 @pytest.mark.parametrize("text", ["\udcff", "ok \ud800 then"])
 @pytest.mark.parametrize("field", ["operator", "reason"])
 async def test_operator_or_reason_that_is_not_utf8_is_refused(
@@ -839,9 +823,6 @@ async def test_operator_or_reason_that_is_not_utf8_is_refused(
     check_refused(out, before_counts, field)
 
 
-@pytest.mark.xfail(strict=True, reason="operations.prune/rehearse/drain use `operator or "
-                   "default_operator()`: a non-text falsy operator (0, False, []) silently "
-                   "becomes the default operator instead of being refused")
 @pytest.mark.parametrize("operator", [0, False, []])
 async def test_a_falsy_non_text_operator_is_refused(input_db: AsyncEngine, operator: Any) -> None:
     before_counts, _ = await baseline(input_db)
@@ -850,9 +831,6 @@ async def test_a_falsy_non_text_operator_is_refused(input_db: AsyncEngine, opera
     check_refused(out, before_counts, "operator")
 
 
-@pytest.mark.xfail(strict=True, reason="check_before accepts an aware time whose UTC value is "
-                   "before year 1; asyncpg cannot send it: PruneFailed ('date value out of "
-                   "range') instead of a bad-cutoff error")
 async def test_a_cutoff_before_year_1_utc_is_a_bad_cutoff(input_db: AsyncEngine) -> None:
     before_counts, _ = await baseline(input_db)
     early = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
@@ -860,9 +838,6 @@ async def test_a_cutoff_before_year_1_utc_is_a_bad_cutoff(input_db: AsyncEngine)
     check_refused(out, before_counts, "before")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.parse_older_than: now - timedelta(days=740000) "
-                   "overflows; the CLI prints 'internal error: OverflowError' (exit 1) instead "
-                   "of a usage error (exit 2)")
 async def test_cli_huge_older_than_is_a_usage_error(cli_url: str) -> None:
     for value in ("740000d", "999999w"):
         proc = await asyncio.to_thread(cli, "prune", "sessions", "--older-than", value, "--yes",

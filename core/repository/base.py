@@ -7,10 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import SQLAlchemyError
 
 from core import errors
-from core.db import Database, transaction, translate
+from core.db import DB_ERRORS, Database, transaction, translate
 from core.repository.pruner import _as_table, single_key
 
 
@@ -31,5 +30,5 @@ async def run_one(db: Database, stmt: sa.Executable, doing: str) -> Row[Any] | N
     try:
         async with transaction(db) as conn:
             return (await conn.execute(stmt)).one_or_none()
-    except SQLAlchemyError as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, doing) from exc

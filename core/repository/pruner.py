@@ -26,12 +26,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import errors
-from core.db import Database, transaction, translate
+from core.db import DB_ERRORS, Database, transaction, translate
 from core.reference_schema import association_scopes_entities as rbac
 
 DEFAULT_LIMIT = 1_000
@@ -116,8 +115,12 @@ class Child:
         if rbac_entity_type is not None:
             single_key(t)
 
-    def references(self, keys: sa.Select) -> ColumnElement[bool]:
-        return sa.or_(*(self.table.c[c].in_(keys) for c in self.on))
+    def references(self, keys: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Rows pointing at any of `keys` (an array expression) through any of the FK columns.
+
+        `= ANY(array)` plans as one bitmap index scan per column, visiting each heap page once;
+        `IN (SELECT …)` would be a semi-join per table, and an OR of two IN lists a full scan."""
+        return sa.or_(*(self.table.c[c] == sa.any_(keys) for c in self.on))
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,13 @@ class Pruner:
             names.append(rbac.name)
         return [self.table.name, *names]
 
-    def aged(self, before: datetime) -> ColumnElement[bool]:
-        """Terminal and older than the cutoff (NULL timestamps never compare true)."""
-        return sa.and_(self.terminal, self.ts < self.cutoff_param(before))
+    def aged(self, before: datetime, ids: Sequence[Any] | None = None) -> ColumnElement[bool]:
+        """Terminal and older than the cutoff (NULL timestamps never compare true), and one of
+        `ids` when they are given."""
+        cond = sa.and_(self.terminal, self.ts < self.cutoff_param(before))
+        if ids is not None:
+            cond = sa.and_(cond, self.key == sa.any_(self.ids_param(ids)))
+        return cond
 
     def cutoff_param(self, before: datetime) -> sa.BindParameter[datetime]:
         if not getattr(self.ts.type, "timezone", False):
@@ -214,13 +221,11 @@ class Pruner:
     def candidates(self, before: datetime, limit: int | None = None,
                    ids: Sequence[Any] | None = None) -> sa.Select:
         """Oldest-first candidates: terminal, older than `before`, not blocked."""
-        q = sa.select(self.key.label("id"), self.ts.label("ts")).where(self.aged(before))
+        q = sa.select(self.key.label("id"), self.ts.label("ts")).where(self.aged(before, ids))
         # One NOT EXISTS per blocker, ANDed: PostgreSQL turns each into an anti-join using the
         # blocker's FK index. NOT (a OR b) would become a hashed subplan that reads the whole
         # blocker table on every call, however small the prune.
         q = q.where(*(sa.not_(b.blocks(self.key)) for b in self.blockers))
-        if ids is not None:
-            q = q.where(self.key == sa.any_(self.ids_param(ids)))
         q = q.order_by(self.ts, self.key)
         return q if limit is None else q.limit(sa.bindparam("limit", limit, type_=sa.Integer))
 
@@ -248,11 +253,27 @@ class Pruner:
         """Validate operator-supplied ids against the key type, keeping order, dropping repeats."""
         if isinstance(ids, str | bytes):
             raise errors.InvalidArgument("ids must be a list of ids, not one string")
+        if not isinstance(ids, Iterable):
+            raise errors.InvalidArgument(f"ids must be a list of ids, got {type(ids).__name__}")
         out: dict[Any, None] = {}
         ptype = self.key.type.python_type if _has_python_type(self.key.type) else str
+        bits = _int_bits(self.key.type)
         for raw in ids:
-            out[_coerce_one(raw, ptype, self.name)] = None
+            value = _coerce_one(raw, ptype, self.name)
+            if bits and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+                raise errors.InvalidArgument(
+                    f"{raw!r} is not a valid {self.name} id (out of range for {bits}-bit keys)")
+            out[value] = None
         return list(out)
+
+
+def _int_bits(t: sa.types.TypeEngine[Any]) -> int:
+    """The width of an integer key column (0 for other types)."""
+    if isinstance(t, sa.BigInteger):
+        return 64
+    if isinstance(t, sa.SmallInteger):
+        return 16
+    return 32 if isinstance(t, sa.Integer) else 0
 
 
 def _has_python_type(t: sa.types.TypeEngine[Any]) -> bool:
@@ -274,7 +295,7 @@ def _coerce_one(raw: Any, ptype: type, entity: str) -> Any:
         elif ptype is int:
             if isinstance(raw, int) and not isinstance(raw, bool):
                 return raw
-            if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,19}\s*", raw):
+            if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,20}\s*", raw):
                 return int(raw)
         elif ptype is str:
             if isinstance(raw, str) and raw != "" and "\x00" not in raw:
@@ -297,6 +318,10 @@ def check_before(before: Any, *, now: datetime | None = None) -> datetime:
             "before must be timezone-aware (e.g. 2026-01-01T00:00:00+00:00); naive times are "
             "ambiguous"
         )
+    try:
+        before.astimezone(UTC)
+    except OverflowError:
+        raise errors.InvalidArgument(f"before ({before.isoformat()}) is out of range") from None
     now = now or datetime.now(UTC)
     if before > now + timedelta(seconds=1):
         raise errors.InvalidArgument(
@@ -365,10 +390,7 @@ def prune_statement(
 ) -> tuple[sa.Select, list[str]]:
     """The single statement of a prune, and the tables whose counts follow `ids` in its row.
 
-    Every delete matches `= ANY(array(SELECT id FROM cand))`: one bitmap index scan that visits
-    each heap page once, in physical order. `IN (SELECT id FROM cand)` plans as a semi-join per
-    table instead (random-order index probes, or a full scan and hash on big calls), and an OR of
-    two IN lists (a child with two FK columns) can only be a full scan with hashed subplans.
+    Every delete matches `= ANY(array(SELECT id FROM cand))` (see `Child.references`).
     """
     cand = (p.candidates(before, limit, ids)
             .with_for_update(of=p.table, skip_locked=True).cte("cand"))
@@ -377,8 +399,7 @@ def prune_statement(
     child_keys_text: dict[str, ColumnElement[Any]] = {}
     for i, child in enumerate(p.children):
         ret = [single_key(child.table)] if child.rbac_entity_type else [sa.literal(1)]
-        hit = sa.or_(*(child.table.c[c] == sa.any_(cand_ids) for c in child.on))
-        d = (sa.delete(child.table).where(hit)
+        d = (sa.delete(child.table).where(child.references(cand_ids))
              .returning(ret[0].label("k")).cte(f"del_child_{i}"))
         counts[child.table.name] = sa.select(sa.func.count()).select_from(d).scalar_subquery()
         if child.rbac_entity_type and cascade_rbac:
@@ -472,7 +493,7 @@ async def execute_pruner(
                 raise _Rehearsal
     except _Rehearsal:
         pass
-    except (SQLAlchemyError, OSError) as exc:
+    except DB_ERRORS as exc:
         raise translate(exc, doing) from exc
     assert row is not None
     got = list(row.ids or [])
