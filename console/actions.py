@@ -103,18 +103,17 @@ def check_confirmation(plan: Plan, confirmation: Confirmation, confirm_above: in
 
 # ------------------------------------------------------------------------------ actions
 def plan_for(ctx: ConsoleContext, request: PruneRequest) -> Plan:
-    """Fresh numbers for the dialog: a lock-free preview, or for selected ids a rehearsal."""
-    operator = ensure_can_prune(ctx)
+    """Fresh numbers for the dialog from a lock-free preview (of the selected ids, if any)."""
+    ensure_can_prune(ctx)
     pruner = registry.get(request.entity)
     if request.kind == "selected":
         ids = list(request.ids or ())
         if not ids:
             raise NotAllowed("Select at least one row first.")
-        result = ctx.call(lambda db: rehearse(
-            db, pruner, before=request.before, limit=len(ids), ids=ids, operator=operator,
-            reason=f"console: confirming {len(ids)} selected rows"), "rehearsing the selection")
-        return Plan(request, rows=result.count, per_table=dict(result.deleted),
-                    skipped=len(result.skipped))
+        pv = ctx.call(lambda db: preview(db, pruner, before=request.before, ids=ids,
+                                         sample_size=0), "previewing the selection")
+        return Plan(request, rows=pv.candidates, per_table=dict(pv.cascade),
+                    skipped=len(ids) - pv.candidates)
     pv = ctx.call(lambda db: preview(db, pruner, before=request.before, limit=request.limit,
                                      sample_size=0), f"previewing {pruner.name}")
     if request.kind == "drain":

@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from console.state import Keys
 from core import errors, registry
-from core.charts import age_histogram
-from core.preview import Preview
 from core.repository.pruner import DEFAULT_LIMIT, PruneSettings
 
 DEFAULT_DAYS = 90
@@ -123,15 +120,6 @@ def cutoff_picker(mode_slot: Any = None, value_slot: Any = None) -> Cutoff:
                                    key=Keys.CUTOFF_DAYS)
     before = now - timedelta(days=int(days))
     return Cutoff(before, f"older than {int(days):,} days: before {fmt_ts(before)}")
-
-
-def age_chart(pv: Preview) -> alt.Chart:
-    """core.charts.age_histogram, with bars that start at zero.
-
-    Its bars are ranged in x (x, x2) but not in y, so Vega-Lite draws each one as a thin tick at
-    its count on a y axis that need not include zero; anchoring y2 at 0 makes them bars again.
-    """
-    return age_histogram(pv).encode(y2=alt.datum(0))
 
 
 def limit_picker(label: str = "Limit (rows per prune)") -> int:

@@ -280,7 +280,7 @@ async def test_prune_selected_clears_the_selection(db: AsyncEngine, console_env:
     assert candidates_table(at).key != first_table, "a new table: the old selection is gone"
     assert button(at, "Prune 0 selected").disabled is True
     kinds = [r.kind for r in await journal.history(db)]
-    assert kinds == ["selected", "rehearsal"]  # the dialog's exact counts came from a rehearsal
+    assert kinds == ["selected"]  # the dialog's counts came from a lock-free preview
 
 
 async def test_prune_selected_audit_logs(db: AsyncEngine, console_env: Any) -> None:

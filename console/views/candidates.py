@@ -13,7 +13,6 @@ from console.actions import Outcome, PruneRequest
 from console.context import ConsoleContext
 from console.state import Keys
 from console.widgets import (
-    age_chart,
     counts_table,
     cutoff_picker,
     drop_selection,
@@ -25,6 +24,7 @@ from console.widgets import (
     selectable_table,
 )
 from core import errors, registry
+from core.charts import age_histogram
 from core.preview import Preview
 from core.repository.pruner import Pruner
 
@@ -175,7 +175,7 @@ def main() -> None:
         return
     show_metrics(pv, pruner)
     if pv.candidates:
-        st.altair_chart(age_chart(pv), width="stretch")
+        st.altair_chart(age_histogram(pv), width="stretch")
     else:
         st.info(f"Nothing to prune: no {entity} row qualifies ({cutoff.description}).")
     selected = candidates_table(pv, pruner) if pv.sample else []
