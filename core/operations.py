@@ -302,6 +302,9 @@ async def drain(
     result = DrainResult(entity=pruner.name, drain_id=str(uuid.uuid4()), cutoff=before,
                          batch_size=batch_size)
     result.estimated_total = await estimate(db, pruner, before)
+    # What this drain can reach: the backlog, or less when bounded by batches.
+    target = result.estimated_total if max_batches is None else min(
+        result.estimated_total, int(max_batches) * batch_size)
     sink = _IdSink(pruner.name, Path(ids_file) if ids_file else None, keep_ids_in_memory)
     started = time.monotonic()
     try:
@@ -325,7 +328,7 @@ async def drain(
             sink.add(batch.run_id, batch.ids, datetime.now(UTC))
             if progress is not None:
                 step = progress(DrainProgress(result.batches, result.count,
-                                              max(result.estimated_total, result.count),
+                                              max(target, result.count),
                                               batch.count))
                 if inspect.isawaitable(step):
                     await step

@@ -274,3 +274,11 @@ async def test_preview_of_selected_ids_counts_what_pruning_them_deletes(db):
     r = await operations.prune(db, SESSIONS, before=pv.cutoff, ids=chosen, operator="m")
     assert r.deleted == pv.cascade and set(r.ids) == {ok[0], ok[2]}
     assert r.skipped == [live, routed]
+
+
+async def test_drain_progress_targets_what_its_batch_bound_can_reach(db):
+    await add_logs(db, [10 + i for i in range(30)])
+    seen = []
+    await operations.drain(db, LOGS, before=now(), batch_size=5, max_batches=2, operator="n",
+                           progress=seen.append)
+    assert [(p.done, p.estimated_total) for p in seen] == [(5, 10), (10, 10)]

@@ -86,13 +86,10 @@ def controls(ctx: ConsoleContext) -> None:
 def live_progress(job: DrainJob) -> None:
     if job.done:
         st.rerun()  # redraw the whole page once with the final result
-    p, req = job.progress, job.plan.request
+    p = job.progress
     done = p.done if p else 0
     batches = p.batches if p else 0
-    total = p.estimated_total if p else job.plan.rows
-    if req.max_batches:  # the drain stops at its batch limit, not at the whole backlog
-        total = min(total, req.limit * req.max_batches)
-    total = max(total, done, 1)
+    total = max(p.estimated_total if p else job.plan.rows, done, 1)
     st.progress(min(done / total, 1.0),
                 text=f"{done:,} of about {total:,} {job.plan.request.entity} deleted · "
                      f"{batches:,} batches")
