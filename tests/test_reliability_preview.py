@@ -6,7 +6,8 @@ entities), picks a cutoff, a limit and cascade_rbac, then checks, with nothing e
 
 * preview.candidates / blocked / blocked_by equal a plain-SQL oracle;
 * the histogram adds up to the candidates and the sample is the oldest candidates, in order;
-* the rehearsal and the prune that follow (same cutoff, limit, cascade_rbac) delete exactly
+* with or without selected ids (present in any state, or unknown), and a limit or none,
+* the rehearsal and the prune that follow (same cutoff, limit, cascade_rbac, ids) delete exactly
   preview.cascade per table, the prune's ids are the sample's, and the tables lose exactly that.
 
 40 data sets per entity by default, 300 under PRUNER_SOAK=full.
@@ -161,17 +162,35 @@ ORACLE = {
 }
 
 
-async def oracle(engine: AsyncEngine, entity: str, before: datetime) -> tuple[list[str], int]:
+async def oracle(engine: AsyncEngine, entity: str, before: datetime,
+                 ids: list[str] | None = None) -> tuple[list[str], int]:
     aged, blocked, ts = ORACLE[entity]
+    if ids is not None:
+        aged += " AND t.id::text = ANY(CAST(:ids AS text[]))"
+    params = {"before": before, "ids": ids}
     async with engine.connect() as conn:
         cands = [r[0] for r in await conn.execute(sa.text(
             # t.id, not id: a bare name in ORDER BY would sort by the text output column
             f"SELECT t.id::text FROM {entity} t WHERE {aged} AND NOT ({blocked}) "  # noqa: S608
-            f"ORDER BY t.{ts}, t.id"), {"before": before})]
+            f"ORDER BY t.{ts}, t.id"), params)]
         n_blocked = (await conn.execute(sa.text(
             f"SELECT count(*) FROM {entity} t WHERE {aged} AND ({blocked})"),  # noqa: S608
-            {"before": before})).scalar_one()
+            params)).scalar_one()
     return cands, n_blocked
+
+
+async def pick_ids(engine: AsyncEngine, entity: str, data: st.DataObject) -> list[Any] | None:
+    """No selection, or some of the table's ids (any state) plus ids that do not exist."""
+    if not data.draw(st.booleans(), label="select ids"):
+        return None
+    async with engine.connect() as conn:
+        present = [r[0] for r in await conn.execute(sa.text(
+            f"SELECT id FROM {entity} ORDER BY id"))]  # noqa: S608
+    unknown = st.uuids() if entity != "audit_logs" else st.integers(10**9, 2**62)
+    chosen = data.draw(st.lists(st.sampled_from(present), max_size=12) if present
+                       else st.just([]), label="ids")
+    chosen += data.draw(st.lists(unknown, max_size=2), label="unknown ids")
+    return chosen or None
 
 
 # ------------------------------------------------------------------------------ the property
@@ -180,34 +199,38 @@ async def preview_then_prune(engine: AsyncEngine, entity: str, world: dict[str, 
     await load(engine, world)
     pruner = registry.get(entity)
     before = NOW - timedelta(days=cutoff_age)
-    cands, n_blocked = await oracle(engine, entity, before)
-    # a limit around the number of candidates, so that it often falls inside them
-    limit = data.draw(st.integers(1, len(cands) + 2) | st.integers(1, 30), label="limit")
-    pv = await preview_mod.preview(engine, pruner, before=before, limit=limit,
-                                   cascade_rbac=cascade_rbac, sample_size=limit)
+    ids = await pick_ids(engine, entity, data)
+    wanted = None if ids is None else list(dict.fromkeys(str(i) for i in ids))
+    cands, n_blocked = await oracle(engine, entity, before, wanted)
+    # a limit around the number of candidates, so that it often falls inside them; None is the
+    # default (1,000, or the number of selected ids)
+    limit = data.draw(st.none() | st.integers(1, len(cands) + 2) | st.integers(1, 30),
+                      label="limit")
+    effective = limit or (len(wanted) if wanted else 1_000)
+    args: dict[str, Any] = dict(before=before, limit=limit, cascade_rbac=cascade_rbac, ids=ids)
+    pv = await preview_mod.preview(engine, pruner, sample_size=min(effective, 1_000), **args)
     assert pv.candidates == len(cands) and pv.blocked == n_blocked
     assert sum(pv.blocked_by.values()) >= pv.blocked
     assert sum(b.count for b in pv.histogram) == pv.candidates
     key = pruner.key.name
-    assert [str(r[key]) for r in pv.sample] == cands[:limit]
-    assert pv.would_delete == min(limit, len(cands))
-    event(f"limit cuts the candidates: {0 < limit < len(cands)}")
+    assert [str(r[key]) for r in pv.sample] == cands[:effective]
+    assert pv.would_delete == min(effective, len(cands))
+    event(f"limit cuts the candidates: {0 < effective < len(cands)}")
     event(f"some blocked: {pv.blocked > 0}")
     event(f"rbac rows deleted: {pv.cascade.get('association_scopes_entities', 0) > 0}")
+    event(f"selected ids: {ids is not None}")
 
     ops = operations_module()
     if ops is not None:
-        rehearsal = await ops.rehearse(engine, pruner, before=before, limit=limit,
-                                       cascade_rbac=cascade_rbac, operator="preview-test")
+        rehearsal = await ops.rehearse(engine, pruner, operator="preview-test", **args)
         assert rehearsal.deleted == pv.cascade
     async with engine.connect() as conn:
         counts_before = await table_counts(conn)
-    result = await execute_pruner(engine, pruner, before=before, limit=limit,
-                                  cascade_rbac=cascade_rbac)
+    result = await execute_pruner(engine, pruner, **args)
     async with engine.connect() as conn:
         counts_after = await table_counts(conn)
     assert result.deleted == pv.cascade, (result.deleted, pv.cascade)
-    assert [str(i) for i in result.ids] == cands[:limit]
+    assert [str(i) for i in result.ids] == cands[:effective]
     for table, n in pv.cascade.items():
         assert counts_before[table] - counts_after[table] == n, table
     untouched = set(counts_before) - set(pv.cascade)
