@@ -10,6 +10,8 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import sys
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
@@ -52,6 +54,31 @@ def engine_for(url: str, *, app: str = "pruner-test", server_settings: dict[str,
     opts = {"application_name": app, **(server_settings or {})}
     return create_async_engine(url, poolclass=NullPool,
                                connect_args={"server_settings": opts}, **kw)
+
+
+# ------------------------------------------------------------------------------ the CLI
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*argv: str, url: str | None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
+    if url is not None:
+        env["PRUNER_DATABASE_URL"] = url
+    return subprocess.run([sys.executable, "-m", "core", *argv], capture_output=True, text=True,
+                          env=env, cwd=ROOT, input=stdin, timeout=120)
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess[str], code: int, *mentions: str,
+                         secret: str | None = None) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr and "\n" not in err, proc.stderr
+    assert err.startswith("pruner: "), err
+    assert "internal error" not in err, err
+    for m in mentions:
+        assert m.lower() in err.lower(), (m, err)
+    if secret:
+        assert secret not in proc.stderr + proc.stdout
 
 
 # ------------------------------------------------------------------------------ data

@@ -35,7 +35,9 @@ from core.demo import create_schema
 from core.pgcluster import LocalCluster
 from tests.reliability_helpers import (
     REFERENCE_TABLES,
+    assert_clean_failure,
     assert_operator_message,
+    cli,
     engine_for,
     full_snapshot,
     operations_module,
@@ -196,14 +198,16 @@ def restart_cluster() -> Iterator[LocalCluster]:
 
 # ------------------------------------------------------------------------------ the killer
 async def wait_parked(killer: AsyncConnection, task: asyncio.Task[Any],
-                      seconds: float = 30) -> int:
-    """The pid of the victim's backend once it waits on the hook's advisory lock."""
+                      seconds: float = 30, app: str | None = VICTIM) -> int:
+    """The pid of the victim's backend once it waits on the hook's advisory lock (`app` None:
+    any other backend of this database, e.g. a CLI process)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while loop.time() < deadline:
         pid = (await killer.execute(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = :app "
-            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"), {"app": VICTIM}
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND (application_name = :app OR :app IS NULL) "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"), {"app": app}
         )).scalar()
         if pid is not None:
             return int(pid)
@@ -302,6 +306,44 @@ async def test_killing_the_backend_anywhere_in_the_prune_changes_nothing(
     print(f"\nkill trials: {KILL_TRIALS}, partial prunes: {partial}, points: {seen}, "
           f"errors: {kinds}")
     assert len(seen) >= min(5, KILL_TRIALS // 4)  # the trials really spread over the points
+
+
+async def test_the_cli_killed_mid_prune_or_drain_exits_1_in_one_line_and_loses_nothing(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    """The operator's view of a kill: `pruner prune` / `pruner drain` exit 1 with one line on
+    stderr, nothing of the killed transaction stays, the journal shows the failure."""
+    if operations_module() is None:
+        pytest.skip("FOLLOW-UP: needs core.cli")
+    rng = random.Random(17)
+    for trial in range(size(4, 16)):
+        await reset_data(faults_db, seed=4_000 + trial)
+        drain = trial % 2 == 1
+        point, nth, limit = await plan_trial(faults_db, rng, "sessions", True)
+        argv = (["drain", "sessions", "--older-than", "1h", "--batch-size", str(limit), "--yes"]
+                if drain else
+                ["prune", "sessions", "--older-than", "1h", "--limit", str(limit), "--yes"])
+        before = await snapshot_of(faults_db)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, point, nth)
+                task = asyncio.create_task(asyncio.to_thread(cli, *argv, url=faults_url))
+                pid = await wait_parked(killer, task, app=None)
+                await killer.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+                await disarm(killer)
+            proc = await asyncio.wait_for(task, 120)
+        finally:
+            await killer_eng.dispose()
+        if drain:  # the first batch is the one killed: the drain reports it and stops
+            assert proc.returncode == 1, proc
+            assert "stopped: failed" in proc.stdout and "unreachable" in proc.stdout
+            assert "Traceback" not in proc.stderr + proc.stdout
+        else:
+            assert_clean_failure(proc, 1, "unreachable")
+        assert await snapshot_of(faults_db) == before, f"cli {argv[0]} killed at {point}#{nth}"
+        assert [s for s, _, _ in await journal_rows(faults_db)] == ["failed"]
 
 
 # ------------------------------------------------------------------------------ restarts

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -33,14 +30,15 @@ from core.demo import create_schema
 from core.pgcluster import LocalCluster
 from tests.reliability_helpers import (
     TRUNCATE_REFERENCE,
+    assert_clean_failure,
     assert_operator_message,
+    cli,
     engine_for,
     operations_module,
     seed_sessions,
     table_counts,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_LIMIT = PruneSettings().max_limit
 SESSIONS, LOGS = registry.get("sessions"), registry.get("audit_logs")
 EXAMPLES = settings(max_examples=40, deadline=None, database=None,
@@ -627,27 +625,6 @@ async def test_a_read_only_transaction_gets_permission_denied(
 
 
 # ------------------------------------------------------------------------------ the CLI
-def cli(*argv: str, url: str | None, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
-    if url is not None:
-        env["PRUNER_DATABASE_URL"] = url
-    return subprocess.run([sys.executable, "-m", "core", *argv], capture_output=True, text=True,
-                          env=env, cwd=ROOT, input=stdin, timeout=120)
-
-
-def assert_clean_failure(proc: subprocess.CompletedProcess[str], code: int, *mentions: str,
-                         secret: str | None = None) -> None:
-    assert proc.returncode == code, (proc.returncode, proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr and "\n" not in err, proc.stderr
-    assert err.startswith("pruner: "), err
-    assert "internal error" not in err, err
-    for m in mentions:
-        assert m.lower() in err.lower(), (m, err)
-    if secret:
-        assert secret not in proc.stderr + proc.stdout
-
-
 @pytest.fixture(scope="module")
 def cli_url(pg_cluster: LocalCluster) -> str:
     return pg_cluster.create_database("pruner_cli")
@@ -856,3 +833,16 @@ async def test_cli_huge_older_than_is_a_usage_error(cli_url: str) -> None:
         proc = await asyncio.to_thread(cli, "prune", "sessions", "--older-than", value, "--yes",
                                        url=cli_url)
         assert_clean_failure(proc, 2, "--older-than")
+
+
+@pytest.mark.xfail(strict=True, reason="cli.cmd_drain prints a failed batch's error on stdout "
+                   "(and stderr stays empty), although the CLI promises errors as one line on "
+                   "stderr: a script that logs stderr never learns why the drain stopped")
+async def test_cli_a_failed_drain_says_why_on_stderr(
+    read_only_url: str, input_db: AsyncEngine
+) -> None:
+    before = await baseline(input_db)
+    proc = await asyncio.to_thread(cli, "drain", "sessions", "--older-than", "1d", "--yes",
+                                   url=read_only_url)
+    assert await baseline(input_db) == before
+    assert_clean_failure(proc, 1, "permission denied")
