@@ -7,6 +7,7 @@ core.pgcluster). Every test starts from empty reference and journal tables.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +21,15 @@ from core.demo import create_schema
 from core.journal import metadata as journal_metadata
 from core.pgcluster import LocalCluster
 from core.reference_schema import metadata
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest runs the app as `__main__` in this process and leaves it there; a
+    later test that spawns worker processes would then re-run the console in each worker."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
