@@ -303,10 +303,11 @@ async def cmd_drain(args: argparse.Namespace, db: Any) -> int:
         loop.remove_signal_handler(signal.SIGINT)
     text = (f"drain {result.drain_id}: deleted {result.count:,} {pruner.name} in "
             f"{result.batches} batches ({fmt_counts(result.deleted)}); stopped: {result.stopped}")
-    if result.error:
-        text += f"\nerror: {result.error}"
     emit(args, result.to_dict(), text)
-    return EXIT_FAILED if result.stopped == "failed" else EXIT_OK
+    if result.stopped == "failed":  # committed batches stay; say on stderr why the rest did not
+        print(f"pruner: failed: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 async def cmd_history(args: argparse.Namespace, db: Any) -> int:

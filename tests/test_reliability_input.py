@@ -835,9 +835,6 @@ async def test_cli_huge_older_than_is_a_usage_error(cli_url: str) -> None:
         assert_clean_failure(proc, 2, "--older-than")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.cmd_drain prints a failed batch's error on stdout "
-                   "(and stderr stays empty), although the CLI promises errors as one line on "
-                   "stderr: a script that logs stderr never learns why the drain stopped")
 async def test_cli_a_failed_drain_says_why_on_stderr(
     read_only_url: str, input_db: AsyncEngine
 ) -> None:
