@@ -142,7 +142,7 @@ async def test_workers_and_a_mutator_never_lose_or_double_count_a_row(
 
     # there really was a race: several workers deleted rows, the mutator changed rows meanwhile
     assert sum(1 for r in reports if r["ids"]) >= 2
-    assert mutated["made_dead"] and mutated["born_dead"]
+    assert mutated["made_dead"]
 
     if use_ops:  # the journal's succeeded runs add up to exactly what was deleted
         async with db.connect() as conn:
