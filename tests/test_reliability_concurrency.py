@@ -215,3 +215,5 @@ async def test_prunes_sharing_dependency_edges_and_rbac_rows_do_not_deadlock(
         assert before[t] - after[t] == deleted[t], t
     assert after["sessions"] == after["session_dependencies"] == 0
     assert after["association_scopes_entities"] == 0
+    print(f"\nshared rows: {n} sessions, {before['session_dependencies']} edges, "
+          f"{WORKERS} prunes at a time, {rounds} rounds, 0 deadlocks")

@@ -204,8 +204,9 @@ async def preview_then_prune(engine: AsyncEngine, entity: str, world: dict[str, 
     cands, n_blocked = await oracle(engine, entity, before, wanted)
     # a limit around the number of candidates, so that it often falls inside them; None is the
     # default (1,000, or the number of selected ids)
-    limit = data.draw(st.none() | st.integers(1, len(cands) + 2) | st.integers(1, 30),
-                      label="limit")
+    limit = data.draw(st.one_of(st.integers(1, max(1, len(cands) - 1)),
+                                st.integers(1, max(1, len(cands) - 1)),
+                                st.integers(1, len(cands) + 2), st.none()), label="limit")
     effective = limit or (len(wanted) if wanted else 1_000)
     args: dict[str, Any] = dict(before=before, limit=limit, cascade_rbac=cascade_rbac, ids=ids)
     pv = await preview_mod.preview(engine, pruner, sample_size=min(effective, 1_000), **args)
