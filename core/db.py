@@ -107,12 +107,14 @@ def translate(exc: BaseException, doing: str) -> errors.PrunerError:
 
 
 @asynccontextmanager
-async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
+async def transaction(db: Database, *, snapshot: bool = False,
+                      ) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction.
 
-    With an engine we own the transaction: commit on success, roll back on any error. With a
-    caller's connection or session we join its transaction through a SAVEPOINT, so a failed prune
-    rolls back only its own work and the caller's transaction stays usable.
+    With an engine we own the transaction: commit on success, roll back on any error; with
+    `snapshot` it is a read-only REPEATABLE READ transaction, so several queries see one state.
+    With a caller's connection or session we join its transaction through a SAVEPOINT, so a
+    failed prune rolls back only its own work and the caller's transaction stays usable.
 
     A failure to connect (refused, unknown host, bad password, no such database) is raised as our
     typed error here, so every caller gets one whether or not it catches driver errors itself.
@@ -120,9 +122,13 @@ async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
     if isinstance(db, AsyncEngine):
         async with AsyncExitStack() as stack:
             try:
-                conn = await stack.enter_async_context(db.begin())
+                conn = await stack.enter_async_context(db.connect())
             except DB_ERRORS as exc:
                 raise translate(exc, "connecting to the database") from exc
+            if snapshot:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ",
+                                                    postgresql_readonly=True)
+            await stack.enter_async_context(conn.begin())
             yield conn
         return
     conn = await db.connection() if isinstance(db, AsyncSession) else db

@@ -7,14 +7,12 @@ the per-table cascade of the first `limit` candidates, and one page of the oldes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
 from core.db import DB_ERRORS, Database, transaction, translate
@@ -122,24 +120,6 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-@asynccontextmanager
-async def snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A read-only, repeatable-read connection (or the caller's own)."""
-    if isinstance(db, AsyncEngine):
-        async with AsyncExitStack() as stack:
-            try:
-                conn = await stack.enter_async_context(db.connect())
-            except DB_ERRORS as exc:
-                raise translate(exc, "connecting to the database") from exc
-            conn = await conn.execution_options(isolation_level="REPEATABLE READ",
-                                                postgresql_readonly=True)
-            async with conn.begin():
-                yield conn
-        return
-    async with transaction(db) as conn:  # a savepoint in the caller's transaction
-        yield conn
-
-
 def cascade_query(p: Pruner, before: datetime, limit: int, cascade_rbac: bool,
                   ids: Sequence[Any] | None = None) -> tuple[sa.Select, list[str]]:
     """Per-table counts of what a prune of the first `limit` candidates deletes — the same
@@ -193,7 +173,7 @@ async def preview(
             raise errors.InvalidArgument(f"{name} must be a whole number from 0 to {top:,}")
     p, ts = pruner, pruner.ts
     try:
-        async with snapshot(db) as conn:
+        async with transaction(db, snapshot=True) as conn:
             await set_local_settings(conn, settings)
             as_of = (await conn.execute(sa.select(sa.func.now()))).scalar_one()
             # The first candidate each way along the prunable index, not min()/max() over all of
