@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from bench import console_suite
 from bench.cluster import BenchCluster
 from bench.contenders import _warm_engine
 from bench.data import Template, logs_template, sessions_template
+from bench.measure import Row
 from bench.read_suites import memory_suite, preview_suite
 from bench.report import Report, machine_facts
 from bench.suites import Context, drain_suite, growth_suite, prune_throughput
@@ -74,26 +76,42 @@ async def run(sizes: Sizes, mode: str, command: str) -> Report:
         await engine.dispose()
 
         report = Report(mode, command, machine_facts(version), list(templates.values()))
-        _log("prune throughput + peer")
-        report.rows += await prune_throughput(ctx, list(sizes.prune_limits))
-        _log("preview")
-        big_logs = _logs_name(sizes.logs[-1])
-        report.rows += await preview_suite(ctx, [("sessions", "sessions_big"),
-                                                 ("audit_logs", _logs_name(sizes.logs[-2])),
-                                                 ("audit_logs", big_logs)])
-        _log("drain")
-        report.rows += await drain_suite(ctx, sizes.drain_batch)
-        _log("growth")
+        big_logs, mid_logs = _logs_name(sizes.logs[-1]), _logs_name(sizes.logs[-2])
         series = [("sessions", "sessions_small"), ("sessions", "sessions_big")]
         series += [("audit_logs", _logs_name(n)) for n in sizes.logs]
-        report.rows += await growth_suite(ctx, series, sizes.growth_limit)
-        _log("console")
-        report.rows += await console_suite.run(ctx, "sessions_big")
+        suites: list[tuple[str, Callable[[], Awaitable[list[Row]]]]] = [
+            ("Prune throughput", lambda: prune_throughput(ctx, list(sizes.prune_limits))),
+            ("Preview", lambda: preview_suite(ctx, [("sessions", "sessions_big"),
+                                                    ("audit_logs", mid_logs),
+                                                    ("audit_logs", big_logs)])),
+            ("Drain", lambda: drain_suite(ctx, sizes.drain_batch)),
+            ("Growth", lambda: growth_suite(ctx, series, sizes.growth_limit)),
+        ]
+        for name, suite in suites:
+            _log(name)
+            try:
+                report.rows += await suite()
+            except Exception as exc:  # one broken suite must not cost the others' figures
+                _log(f"{name} failed: {exc!r}")
+                report.rows.append(Row(name, "suite failed", None, None,
+                                       note=f"{type(exc).__name__}: {exc}"[:300]))
         _log("memory")
-        report.memory = await memory_suite(
-            ctx, [("sessions", "sessions_small"), ("sessions", "sessions_big"),
-                  ("audit_logs", _logs_name(sizes.logs[-2])), ("audit_logs", big_logs)],
-            [min(10_000, sizes.prune_limits[0]), 100_000])
+        try:
+            report.memory = await memory_suite(
+                ctx, [("sessions", "sessions_small"), ("sessions", "sessions_big"),
+                      ("audit_logs", mid_logs), ("audit_logs", big_logs)],
+                [min(10_000, sizes.prune_limits[0]), 100_000])
+        except Exception as exc:
+            _log(f"memory failed: {exc!r}")
+            report.memory = [f"Memory suite failed: {type(exc).__name__}: {exc}"[:300]]
+        # Last: the console keeps a pooled connection to the template (no more copies after).
+        _log("Console")
+        try:
+            report.rows += await console_suite.run(ctx, "sessions_big")
+        except Exception as exc:
+            _log(f"console failed: {exc!r}")
+            report.rows.append(Row("Console", "suite failed", None, None,
+                                   note=f"{type(exc).__name__}: {exc}"[:300]))
         report.extra = [
             "### Plans and indexes (core.health on the big sessions template)", "",
             f"- FK columns without a leading index: {len(missing)}"

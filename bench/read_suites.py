@@ -18,6 +18,7 @@ from bench.measure import Row, best
 from bench.preview_floor import preview_floor
 from bench.suites import Context
 from core import registry
+from core.preview import preview
 
 ROOT = Path(__file__).resolve().parent.parent
 PREVIEW_LIMIT = 100_000
@@ -44,8 +45,6 @@ def _check_same(entity: str, ours: Any, floor: dict[str, Any]) -> None:
 
 
 async def preview_suite(ctx: Context, cases: list[tuple[str, str]]) -> list[Row]:
-    from core.preview import preview
-
     rows: list[Row] = []
     for entity, name in cases:
         tpl, pruner = ctx.templates[name], registry.get(entity)

@@ -14,6 +14,11 @@ from bench.floors import SESSION_FLOORS, logs_floor, sessions_floor
 from bench.measure import Row, best, fingerprint
 from core import execute_pruner, registry
 
+try:  # imported up front: a module first imported mid-run could meet half-edited siblings
+    from core.operations import drain
+except ImportError:  # before core.operations existed: the same loop by hand
+    drain = None
+
 SESSIONS = registry.get("sessions")
 LOGS = registry.get("audit_logs")
 
@@ -83,10 +88,6 @@ async def prune_throughput(ctx: Context, limits: list[int]) -> list[Row]:
 
 
 async def _drain_work(engine: Any, before: datetime, batch: int) -> int:
-    try:
-        from core.operations import drain
-    except ImportError:  # before core.operations existed: the same loop by hand
-        drain = None
     if drain is not None:
         result = await drain(engine, SESSIONS, before=before, batch_size=batch,
                              settings=SETTINGS)
