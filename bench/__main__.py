@@ -150,7 +150,7 @@ def write(report: Report, mode: str, path: Path = DOC) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true",
-                    help="10x smaller data (a few minutes instead of ~35)")
+                    help="10x smaller data (3-4 minutes instead of ~21-25)")
     ap.add_argument("--out", type=Path, default=DOC, help="markdown file to update")
     args = ap.parse_args()
     mode = "quick" if args.quick else "full"
