@@ -344,3 +344,14 @@ def test_declarations_are_checked():
 def test_a_pruner_cannot_be_widened():
     with pytest.raises(AttributeError):
         SESSIONS.terminal = sa.true()  # type: ignore[misc]
+
+
+def test_terminal_constants_are_sql_literals_so_partial_indexes_always_match():
+    from sqlalchemy.dialects import postgresql
+
+    q = SESSIONS.candidates(now(), 10).compile(
+        dialect=postgresql.asyncpg.dialect(), compile_kwargs={"render_postcompile": True})
+    sql = str(q)
+    assert "sessions.status IN ('TERMINATED', 'CANCELLED')" in sql
+    assert "kernels.status NOT IN ('TERMINATED', 'CANCELLED')" in sql
+    assert set(q.params) == {"before", "limit"}  # only the caller's values are parameters

@@ -27,7 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from core import errors
 from core.db import DB_ERRORS, Database, transaction, translate
@@ -138,7 +139,7 @@ class Blocker:
         t = _as_table(table)
         object.__setattr__(self, "table", t)
         object.__setattr__(self, "on", _columns(t, on, "Blocker")[0])
-        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "where", None if where is None else _inline_constants(where))
         object.__setattr__(self, "reason", reason or f"has rows in {t.name}")
 
     def blocks(self, key: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -176,6 +177,7 @@ class Pruner:
                 f"pruner {self.name}: terminal must be a SQL condition (use sa.true() for "
                 "append-only tables)"
             )
+        object.__setattr__(self, "terminal", _inline_constants(self.terminal))
         ts = self.table.c.get(self.timestamp)
         if ts is None or not isinstance(ts.type, sa.DateTime):
             raise errors.DefinitionError(
@@ -265,6 +267,20 @@ class Pruner:
                     f"{raw!r} is not a valid {self.name} id (out of range for {bits}-bit keys)")
             out[value] = None
         return list(out)
+
+
+def _inline_constants(cond: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The terminal condition with its declared constants rendered as SQL literals.
+
+    As bound parameters the planner could not prove that a (generic, prepared) plan matches a
+    partial index like `... WHERE status IN ('TERMINATED', 'CANCELLED')`; as literals every plan
+    can use it. The values are the pruner's own declaration, never user input."""
+    def inline(element: Any) -> Any:
+        if isinstance(element, BindParameter):
+            return element.render_literal_execute()
+        return None
+
+    return replacement_traverse(cond, {}, inline)
 
 
 def _int_bits(t: sa.types.TypeEngine[Any]) -> int:
