@@ -47,13 +47,19 @@ async def export_run(db: Database, run_id: int, out: TextIO) -> int:
     return write_ids_csv(out, ((run.id, run.entity, i, run.finished_at) for i in ids))
 
 
-async def export_archive(db: Database, run_id: int, out: TextIO) -> int:
-    """The archived rows of a run as CSV, each row's columns as one JSON document."""
-    run = await journal.get_run(db, run_id)
+def write_archive_csv(out: TextIO, run: journal.Run,
+                      rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    """Archived rows as CSV, each row's columns as one JSON document; returns how many."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ARCHIVE_HEADER)
     n = 0
-    for entity_id, row in await journal.archived_rows(db, run_id):
+    for entity_id, row in rows:
         writer.writerow([run.id, run.entity, entity_id, json.dumps(row, sort_keys=True)])
         n += 1
     return n
+
+
+async def export_archive(db: Database, run_id: int, out: TextIO) -> int:
+    """The archived rows of a run as CSV."""
+    run = await journal.get_run(db, run_id)
+    return write_archive_csv(out, run, await journal.archived_rows(db, run_id))

@@ -60,9 +60,10 @@ def run_details(ctx: ConsoleContext, run: journal.Run) -> None:
         return
 
     async def ids_csv(db: object) -> tuple[list[str], str]:
+        ids = await journal.run_ids(db, run.id)  # read once: shown and served as CSV
         out = io.StringIO()
-        await export.export_run(db, run.id, out)  # type: ignore[arg-type]
-        return await journal.run_ids(db, run.id), out.getvalue()
+        export.write_ids_csv(out, ((run.id, run.entity, i, run.finished_at) for i in ids))
+        return ids, out.getvalue()
 
     try:
         ids, csv = ctx.call(ids_csv, f"reading run #{run.id}")
@@ -80,9 +81,10 @@ def run_details(ctx: ConsoleContext, run: journal.Run) -> None:
 
 def archived_rows(ctx: ConsoleContext, run: journal.Run) -> None:
     async def fetch(db: object) -> tuple[list[tuple[str, dict]], str]:
+        rows = await journal.archived_rows(db, run.id)  # read once: shown and served as CSV
         out = io.StringIO()
-        await export.export_archive(db, run.id, out)  # type: ignore[arg-type]
-        return await journal.archived_rows(db, run.id), out.getvalue()
+        export.write_archive_csv(out, run, rows)
+        return rows, out.getvalue()
 
     try:
         rows, csv = ctx.call(fetch, f"reading the archive of run #{run.id}")
