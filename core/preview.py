@@ -24,9 +24,10 @@ from core.repository.pruner import (
     check_before,
     check_flag,
     check_limit,
+    id_array,
     set_local_settings,
     single_key,
-    text_array,
+    text_ids_once,
 )
 
 MAX_BINS = 60
@@ -125,7 +126,7 @@ def cascade_query(p: Pruner, before: datetime, limit: int, cascade_rbac: bool,
     """Per-table counts of what a prune of the first `limit` candidates deletes — the same
     predicates as `prune_statement`, as SELECTs."""
     cand = p.candidates(before, limit, ids).cte("cand").prefix_with("MATERIALIZED")
-    cand_ids = sa.func.array(sa.select(cand.c.id).scalar_subquery())
+    cand_ids = id_array(cand.c.id, cand)
     counts: dict[str, sa.ScalarSelect[Any]] = {
         p.table.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     child_keys_text = {}
@@ -135,8 +136,10 @@ def cascade_query(p: Pruner, before: datetime, limit: int, cascade_rbac: bool,
                                     .where(hit).scalar_subquery())
         if child.rbac_entity_type and cascade_rbac:
             ids = sa.select(single_key(child.table)).where(hit).subquery()
-            child_keys_text[child.rbac_entity_type] = text_array(ids.c[0], ids)
-    match = p.rbac_match(text_array(cand.c.id, cand), child_keys_text) if cascade_rbac else None
+            child_keys_text[child.rbac_entity_type] = text_ids_once(ids.c[0], ids,
+                                                                    f"txt_{child.table.name}")
+    match = (p.rbac_match(text_ids_once(cand.c.id, cand, "txt_cand"), child_keys_text)
+             if cascade_rbac else None)
     if match is not None:
         counts[rbac.name] = (sa.select(sa.func.count()).select_from(rbac).where(match)
                              .scalar_subquery())

@@ -217,9 +217,6 @@ class Pruner:
             before = before.astimezone(UTC).replace(tzinfo=None)  # a naive column holds UTC
         return sa.bindparam("before", before, type_=self.ts.type)
 
-    def blocked(self) -> ColumnElement[bool]:
-        return sa.or_(*(b.blocks(self.key) for b in self.blockers)) if self.blockers else sa.false()
-
     def candidates(self, before: datetime, limit: int | None = None,
                    ids: Sequence[Any] | None = None) -> sa.Select:
         """Oldest-first candidates: terminal, older than `before`, not blocked."""
@@ -392,15 +389,11 @@ class PruneResult:
 
 
 # ------------------------------------------------------------------------------ the statement
-def text_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
-    return sa.func.array(sa.select(sa.cast(col, sa.Text)).select_from(source).scalar_subquery())
-
-
-def _id_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
+def id_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
     return sa.func.array(sa.select(col).select_from(source).scalar_subquery())
 
 
-def _text_ids_once(col: ColumnElement[Any], source: sa.FromClause, name: str,
+def text_ids_once(col: ColumnElement[Any], source: sa.FromClause, name: str,
                    ) -> ColumnElement[Any]:
     """The ids as one text[], built once in a CTE: the RBAC delete uses it twice (entity and
     scope), and at a million ids casting and collecting them twice is a second of work."""
@@ -419,7 +412,7 @@ def prune_statement(
     """
     cand = (p.candidates(before, limit, ids)
             .with_for_update(of=p.table, skip_locked=True).cte("cand"))
-    cand_ids = _id_array(cand.c.id, cand)
+    cand_ids = id_array(cand.c.id, cand)
     counts: dict[str, ColumnElement[Any]] = {}
     child_keys_text: dict[str, ColumnElement[Any]] = {}
     for i, child in enumerate(p.children):
@@ -428,8 +421,8 @@ def prune_statement(
              .returning(ret[0].label("k")).cte(f"del_child_{i}"))
         counts[child.table.name] = sa.select(sa.func.count()).select_from(d).scalar_subquery()
         if child.rbac_entity_type and cascade_rbac:
-            child_keys_text[child.rbac_entity_type] = _text_ids_once(d.c.k, d, f"txt_{i}")
-    match = (p.rbac_match(_text_ids_once(cand.c.id, cand, "txt_cand"), child_keys_text)
+            child_keys_text[child.rbac_entity_type] = text_ids_once(d.c.k, d, f"txt_{i}")
+    match = (p.rbac_match(text_ids_once(cand.c.id, cand, "txt_cand"), child_keys_text)
              if cascade_rbac else None)
     if match is not None:
         d = sa.delete(rbac).where(match).returning(sa.literal(1).label("k")).cte("del_rbac")
