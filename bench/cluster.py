@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
-from core.pgcluster import LocalCluster
+from core.demo.cluster import LocalCluster
 
 # Cheaper than the defaults for a 2-core box and less noisy: no autovacuum racing the timed
 # statement (every run starts from a fresh copy anyway), no parallel workers stealing the core

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from bench.cluster import BenchCluster
 from core.db import create_engine
-from core.demo import create_schema, seed
+from core.demo.seed import create_schema, seed
 from core.reference_schema import metadata
 
 _SECONDARY_INDEXES = sa.text("""

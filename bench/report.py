@@ -31,7 +31,7 @@ def machine_facts(server_version: str) -> list[str]:
     return [
         f"- CPU: {_cpu()}, {os.cpu_count()} cores; RAM {_ram_gib():.0f} GiB; "
         f"{platform.system()} {platform.release()}",
-        f"- PostgreSQL {server_version} (throwaway cluster from core.pgcluster: fsync off, "
+        f"- PostgreSQL {server_version} (throwaway cluster from core.demo.cluster: fsync off, "
         "shared_buffers 512MB, work_mem 32MB; for the bench also autovacuum off, jit off, "
         "no parallel workers)",
         f"- Python {platform.python_version()}; {pkgs}",

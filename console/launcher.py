@@ -20,8 +20,8 @@ from pathlib import Path
 from types import FrameType
 
 from console.settings import DATABASE_URL_ENV, DEMO_ENV
+from core.demo.cluster import ClusterError
 from core.errors import PrunerError
-from core.pgcluster import ClusterError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP = PROJECT_ROOT / "console" / "app.py"
@@ -52,7 +52,7 @@ def database_configured(env: Mapping[str, str], project_root: Path) -> bool:
 async def seed_once(url: str, sessions: int) -> bool:
     """Seed the demo database unless it already holds data; True when it seeded."""
     from core import create_engine
-    from core.demo import is_seeded, seed
+    from core.demo.seed import is_seeded, seed
 
     engine = create_engine(url)
     try:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not database_configured(env, PROJECT_ROOT):
             from core.db import redact
-            from core.demo import start_demo_cluster
+            from core.demo.seed import start_demo_cluster
 
             print("pruner console: no database configured; starting the demo database "
                   "(.pruner/demo-pg)…", flush=True)

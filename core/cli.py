@@ -331,7 +331,7 @@ async def cmd_export(args: argparse.Namespace, db: Any) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace, db: Any) -> int:
-    from core.demo import seed
+    from core.demo.seed import seed
 
     counts = await seed(db, sessions=args.sessions)
     emit(args, {"seeded": counts}, f"seeded: {fmt_counts(counts)}")

@@ -1,7 +1,7 @@
 """Test harness: one throwaway PostgreSQL cluster per test session, started by the tests.
 
 The cluster lives in a temp dir (as root it belongs to the `postgres` OS user, see
-core.pgcluster). Every test starts from empty reference and journal tables.
+core.demo.cluster). Every test starts from empty reference and journal tables.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import create_engine
-from core.demo import create_schema
+from core.demo.cluster import LocalCluster
+from core.demo.seed import create_schema
 from core.journal import metadata as journal_metadata
-from core.pgcluster import LocalCluster
 from core.reference_schema import metadata
 
 

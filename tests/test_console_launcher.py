@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from console import launcher
-from core.pgcluster import LocalCluster
+from core.demo.cluster import LocalCluster
 
 
 def test_streamlit_listens_on_localhost_by_default() -> None:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from core import errors, health, registry
-from core.demo import seed
+from core.demo.seed import seed
 from core.reference_schema import audit_logs, sessions
 
 SESSIONS = registry.get("sessions")

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import PruneSettings, errors, execute_pruner, registry
-from core.demo import create_schema
-from core.pgcluster import LocalCluster
+from core.demo.cluster import LocalCluster
+from core.demo.seed import create_schema
 from tests.reliability_helpers import (
     REFERENCE_TABLES,
     assert_clean_failure,

@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import PruneSettings, errors, execute_pruner, registry
-from core.demo import create_schema
-from core.pgcluster import LocalCluster
+from core.demo.cluster import LocalCluster
+from core.demo.seed import create_schema
 from tests.reliability_helpers import (
     TRUNCATE_REFERENCE,
     assert_clean_failure,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from core.pgcluster import LocalCluster
+from core.demo.cluster import LocalCluster
 from tests.e2e.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -35,7 +35,7 @@ from tests.e2e.harness import (
 
 async def _seed(url: str, sessions: int) -> None:
     from core import create_engine
-    from core.demo import seed
+    from core.demo.seed import seed
 
     engine = create_engine(url)
     try:

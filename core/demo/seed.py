@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import errors
+from core.demo.cluster import LocalCluster, server_user_can_use
 from core.journal import ensure_journal
-from core.pgcluster import LocalCluster, server_user_can_use
 from core.reference_schema import metadata
 
 MIN_SESSIONS, MAX_SESSIONS = 1, 10_000_000
