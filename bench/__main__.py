@@ -25,7 +25,7 @@ from bench.measure import Row
 from bench.read_suites import memory_suite, preview_suite
 from bench.report import Report, machine_facts
 from bench.suites import Context, drain_suite, growth_suite, prune_throughput
-from core import health
+from core import health, sweep
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -71,8 +71,8 @@ async def run(sizes: Sizes, mode: str, command: str) -> Report:
         engine = await _warm_engine(bc.url("sessions_big"))
         version = await health.server_version(engine)
         missing = await health.missing_fk_indexes(engine)
-        plan = await health.candidate_plan(engine, ctx_pruner(), before=ctx.before,
-                                           limit=sizes.growth_limit)
+        plan = await health.candidate_plan(
+            engine, sweep(ctx_pruner(), before=ctx.before, limit=sizes.growth_limit))
         await engine.dispose()
 
         report = Report(mode, command, machine_facts(version), list(templates.values()))

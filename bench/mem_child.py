@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from core import PruneSettings, execute_pruner, registry
+from core import PruneSettings, execute_pruner, registry, sweep
 from core.db import create_engine
 
 
@@ -42,8 +42,8 @@ async def main(url: str, op: str, entity: str, n: int) -> dict[str, int]:
     baseline = _peak_kb()
     before = datetime.now(UTC)
     if op == "preview":
-        p = await preview(engine, pruner, before=before, limit=n, sample_size=100,
-                          settings=settings)
+        p = await preview(engine, sweep(pruner, before=before, limit=n, settings=settings),
+                          sample_size=100, settings=settings)
         got = p.candidates
     else:
         got = (await execute_pruner(engine, pruner, before=before, limit=n,

@@ -17,7 +17,7 @@ from bench.floors import dsn
 from bench.measure import Row, best
 from bench.preview_floor import preview_floor
 from bench.suites import Context
-from core import registry
+from core import registry, sweep
 from core.preview import preview
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,8 +56,8 @@ async def preview_suite(ctx: Context, cases: list[tuple[str, str]]) -> list[Row]
         try:
             for _ in range(ctx.repeats + 1):  # one extra round: both start from a warm cache
                 t0 = time.perf_counter()
-                p = await preview(engine, pruner, before=ctx.before, limit=PREVIEW_LIMIT,
-                                  sample_size=SAMPLE, settings=SETTINGS)
+                req = sweep(pruner, before=ctx.before, limit=PREVIEW_LIMIT, settings=SETTINGS)
+                p = await preview(engine, req, sample_size=SAMPLE, settings=SETTINGS)
                 t1 = time.perf_counter()
                 f = await preview_floor(conn, entity, ctx.before, PREVIEW_LIMIT, p.bin_width,
                                         SAMPLE)

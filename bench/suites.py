@@ -12,10 +12,10 @@ from bench.contenders import SETTINGS, Contender, floor, ours, peer, with_engine
 from bench.data import Template
 from bench.floors import SESSION_FLOORS, logs_floor, sessions_floor
 from bench.measure import Row, best, fingerprint
-from core import execute_pruner, registry
+from core import execute_pruner, registry, sweep
 
 try:  # imported up front: a module first imported mid-run could meet half-edited siblings
-    from core.operations import drain
+    from core.drain import drain
 except ImportError:  # before core.operations existed: the same loop by hand
     drain = None
 
@@ -89,7 +89,7 @@ async def prune_throughput(ctx: Context, limits: list[int]) -> list[Row]:
 
 async def _drain_work(engine: Any, before: datetime, batch: int) -> int:
     if drain is not None:
-        result = await drain(engine, SESSIONS, before=before, batch_size=batch,
+        result = await drain(engine, sweep(SESSIONS, before=before, limit=batch, settings=SETTINGS),
                              settings=SETTINGS)
         return result.count
     total = 0

@@ -8,21 +8,21 @@ confirmation themselves, so a hidden or disabled button is never the only guard.
 
 from __future__ import annotations
 
-import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from console.context import ConsoleContext
-from core import errors, export, journal, registry
-from core.operations import DrainProgress, DrainResult, drain, prune, rehearse
+from core import errors, export, registry
+from core.drain import DrainProgress, DrainResult, drain
+from core.operations import check_reason, prune, rehearse
 from core.preview import preview
-from core.repository.pruner import PruneResult
+from core.repository.pruner import PruneResult, SweepRequest, sweep
 
 Kind = Literal["oldest", "selected", "drain"]
-MAX_REASON = 500
 
 
 class NotAllowed(errors.PrunerError):
@@ -73,6 +73,13 @@ class Outcome:
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+def sweep_of(ctx: ConsoleContext, entity: str, before: datetime, limit: int,
+             ids: Sequence[Any] | None = None) -> SweepRequest:
+    """The one sweep request of a console action (validated: bad input is InvalidArgument)."""
+    return sweep(registry.get(entity), before=before, limit=limit, ids=ids,
+                 settings=ctx.settings.core.prune)
+
+
 # ------------------------------------------------------------------------------ guards
 def ensure_can_prune(ctx: ConsoleContext) -> str:
     """The operator to record, or NotAllowed. Checked by every path that writes."""
@@ -90,11 +97,9 @@ def needs_typed_confirmation(plan: Plan, confirm_above: int) -> bool:
 def check_confirmation(plan: Plan, confirmation: Confirmation, confirm_above: int) -> None:
     if plan.rows <= 0:
         raise NotAllowed("Nothing to delete: no row qualifies any more.")
-    reason = confirmation.reason.strip()
-    if not reason:
+    if not confirmation.reason.strip():
         raise NotAllowed("Give a reason: it is recorded in the journal with the run.")
-    if len(reason) > MAX_REASON:
-        raise NotAllowed(f"Keep the reason under {MAX_REASON} characters.")
+    check_reason(confirmation.reason)
     if needs_typed_confirmation(plan, confirm_above) and (
             confirmation.typed_entity.strip() != plan.request.entity):
         raise NotAllowed(f"Type the entity name {plan.request.entity!r} to confirm deleting "
@@ -105,17 +110,16 @@ def check_confirmation(plan: Plan, confirmation: Confirmation, confirm_above: in
 def plan_for(ctx: ConsoleContext, request: PruneRequest) -> Plan:
     """Fresh numbers for the dialog from a lock-free preview (of the selected ids, if any)."""
     ensure_can_prune(ctx)
-    pruner = registry.get(request.entity)
     if request.kind == "selected":
         ids = list(request.ids or ())
         if not ids:
             raise NotAllowed("Select at least one row first.")
-        pv = ctx.call(lambda db: preview(db, pruner, before=request.before, ids=ids,
-                                         sample_size=0), "previewing the selection")
+        req = sweep_of(ctx, request.entity, request.before, len(ids), ids)
+        pv = ctx.call(lambda db: preview(db, req, sample_size=0), "previewing the selection")
         return Plan(request, rows=pv.candidates, per_table=dict(pv.cascade),
                     skipped=len(ids) - pv.candidates)
-    pv = ctx.call(lambda db: preview(db, pruner, before=request.before, limit=request.limit,
-                                     sample_size=0), f"previewing {pruner.name}")
+    req = sweep_of(ctx, request.entity, request.before, request.limit)
+    pv = ctx.call(lambda db: preview(db, req, sample_size=0), f"previewing {request.entity}")
     if request.kind == "drain":
         rows = pv.candidates
         if request.max_batches:
@@ -127,9 +131,9 @@ def plan_for(ctx: ConsoleContext, request: PruneRequest) -> Plan:
 def rehearse_oldest(ctx: ConsoleContext, entity: str, before: datetime, limit: int,
                     ) -> Outcome:
     operator = ensure_can_prune(ctx)  # a rehearsal takes row locks and writes the journal
-    pruner = registry.get(entity)
-    result = ctx.call(lambda db: rehearse(db, pruner, before=before, limit=limit,
-                                          operator=operator, reason="console rehearsal"),
+    req = sweep_of(ctx, entity, before, limit)
+    result = ctx.call(lambda db: rehearse(db, req, operator=operator, reason="console rehearsal",
+                                          settings=ctx.settings.core.prune),
                       f"rehearsing {entity}")
     return Outcome("rehearsal", result)
 
@@ -141,12 +145,11 @@ def execute_prune(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -
     req = plan.request
     if req.kind not in ("oldest", "selected"):
         raise errors.InvalidArgument(f"not a prune: {req.kind}")
-    pruner = registry.get(req.entity)
     ids = list(req.ids) if req.kind == "selected" and req.ids else None
-    limit = len(ids) if ids is not None else plan.rows
+    sw = sweep_of(ctx, req.entity, req.before, len(ids) if ids is not None else plan.rows, ids)
     result = ctx.call(lambda db: prune(
-        db, pruner, before=req.before, limit=limit, ids=ids, operator=operator,
-        reason=confirmation.reason.strip()), f"pruning {req.entity}")
+        db, sw, operator=operator, reason=confirmation.reason.strip(),
+        settings=ctx.settings.core.prune), f"pruning {req.entity}")
     return Outcome("prune", result, csv=export.result_csv(result))
 
 
@@ -163,11 +166,11 @@ class DrainJob:
         self.progress: DrainProgress | None = None  # replaced whole by the loop thread
         self._csv: str | None = None
         self.caches_cleared = False  # set by the page once it dropped stale previews
-        pruner = registry.get(req.entity)
+        sw = sweep_of(ctx, req.entity, req.before, req.limit)
         self.future = ctx.runtime.submit(drain(
-            ctx.runtime.engine, pruner, before=req.before, batch_size=req.limit,
-            max_batches=req.max_batches, pause_seconds=req.pause_seconds,
-            progress=self._on_progress, cancel=self.cancel, operator=operator, reason=reason))
+            ctx.runtime.engine, sw, max_batches=req.max_batches,
+            pause_seconds=req.pause_seconds, progress=self._on_progress, cancel=self.cancel,
+            operator=operator, reason=reason, settings=ctx.settings.core.prune))
 
     def _on_progress(self, progress: DrainProgress) -> None:
         self.progress = progress
@@ -206,15 +209,5 @@ def start_drain(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -> 
 def drain_csv(ctx: ConsoleContext, result: DrainResult) -> str:
     if result.ids_file is not None:  # more ids than a drain keeps in memory: already a CSV
         return Path(result.ids_file).read_text()
-
-    async def collect(db: Any) -> str:
-        rows = []
-        for run_id in result.run_ids:
-            run = await journal.get_run(db, run_id)
-            rows.extend((run.id, run.entity, i, run.finished_at)
-                        for i in await journal.run_ids(db, run_id))
-        out = io.StringIO()
-        export.write_ids_csv(out, rows)
-        return out.getvalue()
-
-    return ctx.call(collect, "reading the drained ids from the journal")
+    return ctx.call(lambda db: export.drain_csv(db, result.run_ids),
+                    "reading the drained ids from the journal")

@@ -56,13 +56,13 @@ def main() -> None:
         no_database()
     access = resolve_access(settings)  # draws the sign-in step and stops, when one is due
     try:
-        registry.names()  # user pruners (PRUNER_MODULES) that fail to import: say which, why
+        registry.load_modules(settings.core.modules)  # a broken user module: say which, why
         runtime = context.shared_runtime(settings.database_url)
     except Exception as exc:  # a bad URL: the message, never the URL
         context.show_error(exc, settings)
         st.stop()
     st.session_state[Keys.CONTEXT] = context.ConsoleContext(settings, access, runtime)
-    keep_shared_widget_state()
+    keep_shared_widget_state(settings.core.prune.max_limit)
     sidebar(settings, access)
     page = st.navigation([
         st.Page("views/candidates.py", title="Candidates", icon=":material/delete_sweep:",

@@ -19,6 +19,7 @@ from console.context import ConsoleContext
 from console.state import Keys
 from console.widgets import counts_table, fmt_ts
 from core import errors, registry
+from core.operations import MAX_REASON
 
 _DIALOG_KEYS = (Keys.PENDING, Keys.PLAN, Keys.PLAN_ERROR, Keys.REASON, Keys.TYPED,
                 Keys.CONFIRM_ERROR)
@@ -107,7 +108,7 @@ def _dialog(ctx: ConsoleContext) -> None:
         return
     st.markdown(f"Operator: **{ctx.access.operator}**")
     st.text_input("Reason (recorded in the journal)", key=Keys.REASON,
-                  max_chars=actions.MAX_REASON, placeholder="e.g. ticket OPS-123")
+                  max_chars=MAX_REASON, placeholder="e.g. ticket OPS-123")
     if actions.needs_typed_confirmation(plan, ctx.settings.confirm_above):
         st.text_input(f"This deletes more than {ctx.settings.confirm_above:,} rows: type "
                       f"**{plan.request.entity}** to confirm", key=Keys.TYPED)

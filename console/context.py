@@ -1,8 +1,8 @@
 """What every page needs for one run: settings, the operator's access, and the runtime.
 
 `app.py` builds it once per run and keeps it in session state; pages read it with `current()`.
-Every database call goes through `call`, which turns driver and connection errors into the
-operator-facing `PrunerError`s that pages show with `st.error`.
+Every database call goes through `call` (core turns driver errors into `PrunerError`s); every
+error a page shows goes through `show_error`, usually by way of `ConsoleContext.attempt`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from console.access import Access
@@ -21,7 +20,6 @@ from console.runtime import Runtime, runtime_for
 from console.settings import ConsoleSettings
 from console.state import Keys
 from core import errors
-from core.db import translate
 
 T = TypeVar("T")
 log = logging.getLogger("pruner.console")
@@ -30,13 +28,12 @@ DbCall = Callable[[AsyncEngine], Coroutine[Any, Any, T]]
 
 
 def call(runtime: Runtime, fn: DbCall[T], doing: str) -> T:
-    """Run `fn(engine)` on the runtime; every failure comes back as a PrunerError."""
+    """Run `fn(engine)` on the runtime. Core raises PrunerErrors only; a runtime that cannot
+    answer in time is one too."""
     try:
         return runtime.run(fn(runtime.engine))
-    except errors.PrunerError:
-        raise
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        raise translate(exc, doing) from exc
+    except TimeoutError as exc:
+        raise errors.DatabaseUnavailable(f"{doing} failed: no answer in time") from exc
 
 
 @st.cache_resource(show_spinner=False, validate=lambda rt: rt.alive)
@@ -53,6 +50,19 @@ class ConsoleContext:
 
     def call(self, fn: DbCall[T], doing: str) -> T:
         return call(self.runtime, fn, doing)
+
+    def attempt(self, fn: Callable[[], T]) -> T | None:
+        """`fn()`, or None after showing its PrunerError on the page (the one way pages show
+        an error they can go on from)."""
+        try:
+            return fn()
+        except errors.PrunerError as exc:
+            show_error(exc, self.settings)
+            return None
+
+    def fetch(self, fn: DbCall[T], doing: str) -> T | None:
+        """`call`, or None after showing why it failed."""
+        return self.attempt(lambda: self.call(fn, doing))
 
     def scrub(self, message: str) -> str:
         return scrub(message, self.settings)

@@ -14,17 +14,18 @@ from console.context import call
 from console.runtime import runtime_for
 from core import registry
 from core.preview import Preview, preview
+from core.repository.pruner import sweep
+from core.settings import PruneSettings
 
 PREVIEW_TTL_S = 300
 
 
 @st.cache_data(ttl=PREVIEW_TTL_S, max_entries=64, show_spinner="Reading candidates…")
 def cached_preview(database_url: str, entity: str, before: datetime, limit: int,
-                   sample_size: int) -> Preview:
-    pruner = registry.get(entity)
+                   sample_size: int, settings: PruneSettings) -> Preview:
+    req = sweep(registry.get(entity), before=before, limit=limit, settings=settings)
     return call(runtime_for(database_url),
-                lambda db: preview(db, pruner, before=before, limit=limit,
-                                   sample_size=sample_size),
+                lambda db: preview(db, req, sample_size=sample_size, settings=settings),
                 f"previewing {entity}")
 
 

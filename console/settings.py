@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core import errors
+from core.settings import DATABASE_URL_ENV, Settings
 
-DATABASE_URL_ENV = "PRUNER_DATABASE_URL"
 DEMO_ENV = "PRUNER_DEMO"
 READ_ONLY_ENV = "PRUNER_READ_ONLY"
 PASSWORD_ENV = "PRUNER_CONSOLE_PASSWORD"
@@ -33,6 +33,7 @@ class ConsoleSettings:
     oidc: bool = False  # an [auth] section exists: operators sign in with st.login
     confirm_above: int = DEFAULT_CONFIRM_ABOVE
     sample_size: int = DEFAULT_SAMPLE_SIZE
+    core: Settings = field(default_factory=Settings)  # the library's PRUNER_* settings
 
     def __repr__(self) -> str:  # never leak the URL or the password into logs or pages
         return (f"ConsoleSettings(demo={self.demo}, read_only={self.read_only}, "
@@ -82,6 +83,7 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any]) -> Console
     password = console.get("password") or env.get(PASSWORD_ENV) or None
     confirm_raw = env.get(CONFIRM_ABOVE_ENV) or console.get("confirm_above")
     return ConsoleSettings(
+        core=Settings.from_env(env),
         database_url=str(url) if url else None,
         demo=_flag(env.get(DEMO_ENV, "")),
         read_only=_flag(env.get(READ_ONLY_ENV, "")) or _flag(console.get("read_only", False)),

@@ -18,6 +18,7 @@ class Keys:
     CUTOFF_DAYS = "console.cutoff.days"
     CUTOFF_DATE = "console.cutoff.date"
     LIMIT = "console.limit"
+    MAX_LIMIT = "console.max_limit"  # PRUNER_MAX_LIMIT of this run (set by app.py)
 
     CANDIDATES_TABLE = "candidates.table"  # widgets.selectable_table name
     OUTCOME = "candidates.outcome"  # the last rehearsal / prune, shown until dismissed

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
+from console.charts import counts_frame
 from console.state import Keys
-from core import errors, registry
-from core.repository.pruner import DEFAULT_LIMIT, PruneSettings
+from core import registry
+from core.settings import DEFAULT_LIMIT
 
 DEFAULT_DAYS = 90
 DEFAULT_ENTITY = "sessions"
@@ -23,9 +23,10 @@ MODE_DAYS, MODE_DATE = "By age", "By date"
 SHARED_KEYS = (Keys.ENTITY, Keys.CUTOFF_MODE, Keys.CUTOFF_DAYS, Keys.CUTOFF_DATE, Keys.LIMIT)
 
 
-def keep_shared_widget_state() -> None:
+def keep_shared_widget_state(max_limit: int) -> None:
     """Called by app.py each run. Defaults go into session state rather than `value=`, so a
     widget never has both (Streamlit warns on the page when it does)."""
+    st.session_state[Keys.MAX_LIMIT] = max_limit
     now = anchor()
     names = registry.names()
     defaults = {
@@ -33,7 +34,7 @@ def keep_shared_widget_state() -> None:
         Keys.CUTOFF_MODE: MODE_DAYS,
         Keys.CUTOFF_DAYS: DEFAULT_DAYS,
         Keys.CUTOFF_DATE: (now - timedelta(days=DEFAULT_DAYS)).date(),
-        Keys.LIMIT: min(DEFAULT_LIMIT, max_limit()),
+        Keys.LIMIT: min(DEFAULT_LIMIT, max_limit),
     }
     for key in SHARED_KEYS:
         if key in st.session_state:
@@ -65,10 +66,8 @@ def refresh() -> None:
 
 
 def max_limit() -> int:
-    try:
-        return PruneSettings.from_env().max_limit
-    except errors.PrunerError:
-        return PruneSettings().max_limit
+    """The largest limit of this console (PRUNER_MAX_LIMIT, read once per run by app.py)."""
+    return int(st.session_state[Keys.MAX_LIMIT])
 
 
 def fmt_ts(ts: datetime | None) -> str:
@@ -158,6 +157,5 @@ def drop_selection(name: str) -> None:
 
 def counts_table(counts: dict[str, int], key: str) -> None:
     """Rows per table, as a compact table with thousands separators."""
-    st.dataframe(pd.DataFrame({"table": list(counts), "rows": list(counts.values())}),
-                 hide_index=True, width="content", key=key,
+    st.dataframe(counts_frame(counts), hide_index=True, width="content", key=key,
                  column_config={"rows": st.column_config.NumberColumn(format="localized")})

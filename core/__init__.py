@@ -1,30 +1,34 @@
 """Pruner's library: safe, capped sweeps of terminal-state rows from PostgreSQL.
 
-    from core import Creator, Updater, Purger, Pruner
+    from core import Pruner, sweep, execute_pruner, registry
 
-`core` is async (SQLAlchemy AsyncEngine + asyncpg) and never imports streamlit.
+`core` is async (SQLAlchemy AsyncEngine + asyncpg) and never imports streamlit, pandas or altair.
 """
 
 from core.db import create_engine
 from core.errors import PrunerError
 from core.registry import register
 from core.repository import (
+    ArchiveTarget,
     Blocker,
     Child,
     Creator,
     Pruner,
     PruneResult,
-    PruneSettings,
     Purger,
+    SweepRequest,
     Updater,
     execute_creator,
     execute_pruner,
     execute_purger,
     execute_updater,
+    sweep,
 )
+from core.settings import PruneSettings, Settings
 
 __all__ = [
-    "Blocker", "Child", "Creator", "PruneResult", "PruneSettings", "Pruner", "PrunerError",
-    "Purger", "Updater", "create_engine", "execute_creator", "execute_pruner", "execute_purger",
-    "execute_updater", "register",
+    "ArchiveTarget", "Blocker", "Child", "Creator", "PruneResult", "PruneSettings", "Pruner",
+    "PrunerError", "Purger", "Settings", "SweepRequest", "Updater", "create_engine",
+    "execute_creator", "execute_pruner", "execute_purger", "execute_updater", "register",
+    "sweep",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeAlias
@@ -11,9 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from core import errors
-
-DATABASE_URL_ENV = "PRUNER_DATABASE_URL"
+from core import errors, settings
 
 # Anything a pruner can run on: an engine (it opens and owns a transaction) or a caller's
 # connection or session (the prune joins the caller's transaction).
@@ -21,10 +18,11 @@ Database: TypeAlias = AsyncEngine | AsyncConnection | AsyncSession
 
 
 def database_url(url: str | None = None) -> str:
-    url = url or os.environ.get(DATABASE_URL_ENV)
+    """`url` (or PRUNER_DATABASE_URL) checked and set to drive PostgreSQL through asyncpg."""
+    url = url or settings.Settings.from_env().database_url
     if not url:
         raise errors.InvalidArgument(
-            f"no database configured: pass --database-url or set {DATABASE_URL_ENV}"
+            f"no database configured: pass --database-url or set {settings.DATABASE_URL_ENV}"
         )
     try:
         parsed = make_url(url)
@@ -107,18 +105,29 @@ def translate(exc: BaseException, doing: str) -> errors.PrunerError:
 
 
 @asynccontextmanager
-async def transaction(db: Database, *, snapshot: bool = False,
+async def transaction(db: Database, doing: str, *, snapshot: bool = False,
                       ) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction.
+    """A connection inside a transaction; the one place where driver errors become ours.
 
     With an engine we own the transaction: commit on success, roll back on any error; with
     `snapshot` it is a read-only REPEATABLE READ transaction, so several queries see one state.
     With a caller's connection or session we join its transaction through a SAVEPOINT, so a
     failed prune rolls back only its own work and the caller's transaction stays usable.
 
-    A failure to connect (refused, unknown host, bad password, no such database) is raised as our
-    typed error here, so every caller gets one whether or not it catches driver errors itself.
+    Every SQLAlchemy or OS error raised while connecting, inside the block, or at commit comes
+    out as a `core.errors.PrunerError` whose one-line message starts with `doing` ("prune of
+    sessions failed: …"); a failure to connect says "connecting to the database failed: …".
+    Our own errors pass through unchanged.
     """
+    try:
+        async with _begin(db, snapshot) as conn:
+            yield conn
+    except DB_ERRORS as exc:
+        raise translate(exc, doing) from exc
+
+
+@asynccontextmanager
+async def _begin(db: Database, snapshot: bool) -> AsyncIterator[AsyncConnection]:
     if isinstance(db, AsyncEngine):
         async with AsyncExitStack() as stack:
             try:

@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
-from core.db import Database, transaction, translate
-from core.repository.pruner import Pruner
+from core.db import Database, transaction
+from core.repository.pruner import SweepRequest
+from core.repository.pruner.statements import candidates
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,10 @@ def _scans(node: dict[str, Any]) -> Iterator[str]:
         yield from _scans(sub)
 
 
-async def candidate_plan(db: Database, pruner: Pruner, *, before: datetime,
-                         limit: int) -> CandidatePlan:
-    """The plan of the pruner's candidate query (EXPLAIN without ANALYZE: nothing runs)."""
-    stmt = _Explain(pruner.candidates(before, limit))
+async def candidate_plan(db: Database, req: SweepRequest) -> CandidatePlan:
+    """The plan of the request's candidate query (EXPLAIN without ANALYZE: nothing runs)."""
+    pruner = req.pruner
+    stmt = _Explain(candidates(req))
     rows = await _fetch(db, stmt, None, f"explaining the {pruner.name} candidate query")
     raw = rows[0][0]
     doc = json.loads(raw) if isinstance(raw, str) else raw
@@ -149,9 +149,6 @@ async def server_version(db: Database) -> str:
 
 async def _fetch(db: Database, stmt: Any, params: dict[str, Any] | None,
                  doing: str) -> list[sa.Row[Any]]:
-    try:
-        async with transaction(db) as conn:
-            result = await conn.execute(stmt, params) if params else await conn.execute(stmt)
-            return list(result.all())
-    except (SQLAlchemyError, OSError) as exc:
-        raise translate(exc, doing) from exc
+    async with transaction(db, doing) as conn:
+        result = await conn.execute(stmt, params) if params else await conn.execute(stmt)
+        return list(result.all())

@@ -13,10 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import errors
-from core.db import DB_ERRORS, transaction, translate
+from core.db import Database, transaction
+from core.repository import Creator, execute_creator
 
 SCHEMA = "pruner"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -72,24 +73,15 @@ async def _all_exist(conn: AsyncConnection) -> bool:
     return all(v is not None for v in found.one())
 
 
-async def ensure_journal(engine: AsyncEngine | AsyncConnection) -> None:
+async def ensure_journal(db: Database) -> None:
     """Create the journal tables if missing (idempotent, safe to run concurrently)."""
-    async def create(conn: AsyncConnection) -> None:
+    async with transaction(db, "setting up the journal tables") as conn:
         # Existing tables need no DDL, so a role that may only write rows can use them.
         if await _all_exist(conn):
             return
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SETUP_LOCK)))
         await conn.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
         await conn.run_sync(metadata.create_all, checkfirst=True)
-
-    try:
-        if isinstance(engine, AsyncEngine):
-            async with engine.begin() as conn:
-                await create(conn)
-        else:
-            await create(engine)
-    except DB_ERRORS as exc:
-        raise translate(exc, "setting up the journal tables") from exc
 
 
 @dataclass(frozen=True)
@@ -114,19 +106,16 @@ async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: i
     given: dict[str, Any] = {} if run_id is None else {"id": run_id}
     if finished_at is not None:
         given["finished_at"] = finished_at
-    run_id = (await conn.execute(
-        sa.insert(runs).values(
-            **given,
-            entity=rec.entity, kind=rec.kind, status=status, cutoff=rec.cutoff, limit=rec.limit,
-            cascade_rbac=rec.cascade_rbac, archived=rec.archived, operator=rec.operator,
-            reason=rec.reason, drain_id=rec.drain_id, started_at=rec.started_at, count=count,
-            deleted=deleted or {}, error=error,
-        ).returning(runs.c.id)
-    )).scalar_one()
+    row = await execute_creator(conn, Creator(runs, {
+        **given, "entity": rec.entity, "kind": rec.kind, "status": status, "cutoff": rec.cutoff,
+        "limit": rec.limit, "cascade_rbac": rec.cascade_rbac, "archived": rec.archived,
+        "operator": rec.operator, "reason": rec.reason, "drain_id": rec.drain_id,
+        "started_at": rec.started_at, "count": count, "deleted": deleted or {}, "error": error,
+    }, returning=("id",)))
     if ids:
-        await conn.execute(sa.insert(pruned_ids).values(run_id=run_id,
-                                                          ids=[str(i) for i in ids]))
-    return run_id
+        await execute_creator(conn, Creator(pruned_ids, {
+            "run_id": row.id, "ids": [str(i) for i in ids]}, returning=("run_id",)))
+    return int(row.id)
 
 
 async def reserve_run_id(conn: AsyncConnection) -> int:
@@ -173,7 +162,7 @@ async def _exists(conn: AsyncConnection) -> bool:
     return (await conn.execute(q)).scalar() is not None
 
 
-async def history(db: Any, *, limit: int = 50, entity: str | None = None,
+async def history(db: Database, *, limit: int = 50, entity: str | None = None,
                   status: str | None = None, kind: str | None = None,
                   operator: str | None = None) -> list[Run]:
     """The newest runs first, optionally filtered. An absent journal is an empty history."""
@@ -184,46 +173,34 @@ async def history(db: Any, *, limit: int = 50, entity: str | None = None,
                        (runs.c.operator, operator)):
         if value:
             q = q.where(col == value)
-    try:
-        async with transaction(db) as conn:
-            if not await _exists(conn):
-                return []
-            return [Run(**r._mapping) for r in (await conn.execute(q)).all()]
-    except DB_ERRORS as exc:
-        raise translate(exc, "reading the journal") from exc
+    async with transaction(db, "reading the journal") as conn:
+        if not await _exists(conn):
+            return []
+        return [Run(**r._mapping) for r in (await conn.execute(q)).all()]
 
 
-async def get_run(db: Any, run_id: Any) -> Run:
+async def get_run(db: Database, run_id: Any) -> Run:
     run_id = _check_run_id(run_id)
-    try:
-        async with transaction(db) as conn:
-            row = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none() \
-                if await _exists(conn) else None
-    except DB_ERRORS as exc:
-        raise translate(exc, "reading the journal") from exc
+    async with transaction(db, "reading the journal") as conn:
+        row = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none() \
+            if await _exists(conn) else None
     if row is None:
         raise errors.InvalidArgument(f"no run {run_id} in the journal")
     return Run(**row._mapping)
 
 
-async def run_ids(db: Any, run_id: Any) -> list[str]:
+async def run_ids(db: Database, run_id: Any) -> list[str]:
     run_id = _check_run_id(run_id)
-    try:
-        async with transaction(db) as conn:
-            row = (await conn.execute(sa.select(pruned_ids.c.ids)
-                                      .where(pruned_ids.c.run_id == run_id))).scalar()
-    except DB_ERRORS as exc:
-        raise translate(exc, "reading the journal") from exc
+    async with transaction(db, "reading the journal") as conn:
+        row = (await conn.execute(sa.select(pruned_ids.c.ids)
+                                  .where(pruned_ids.c.run_id == run_id))).scalar()
     return list(row or [])
 
 
-async def archived_rows(db: Any, run_id: Any) -> list[tuple[str, dict[str, Any]]]:
+async def archived_rows(db: Database, run_id: Any) -> list[tuple[str, dict[str, Any]]]:
     run_id = _check_run_id(run_id)
     q = (sa.select(archive.c.entity_id, archive.c.row).where(archive.c.run_id == run_id)
          .order_by(archive.c.entity_id))
-    try:
-        async with transaction(db) as conn:
-            return [(r.entity_id, r.row) for r in (await conn.execute(q)).all()]
-    except DB_ERRORS as exc:
-        raise translate(exc, "reading the archive") from exc
+    async with transaction(db, "reading the archive") as conn:
+        return [(r.entity_id, r.row) for r in (await conn.execute(q)).all()]
 

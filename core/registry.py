@@ -1,22 +1,25 @@
-"""Pruners by name: the reference ones plus any the user registers through PRUNER_MODULES."""
+"""Pruners by name: the reference ones (`core.entities`) plus any registered by user modules.
+
+Entry points load the user modules named in PRUNER_MODULES with `load_modules` (the CLI, the
+console and the notebook do); a library caller may import its own module instead.
+"""
 
 from __future__ import annotations
 
 import importlib
-import os
+from collections.abc import Iterable
 
-from core import errors
+from core import entities, errors
 from core.repository.pruner import Pruner
+from core.settings import MODULES_ENV
 
-MODULES_ENV = "PRUNER_MODULES"
-
-_pruners: dict[str, Pruner] = {}
-_loaded_env: str | None = None
+_pruners: dict[str, Pruner] = {p.name: p for p in entities.PRUNERS}
 
 
 def register(pruner: Pruner) -> Pruner:
     """Register a pruner under its name. Re-registering the very same object is a no-op; another
-    pruner under a taken name is an error, so nothing silently replaces a reviewed definition."""
+    pruner under a taken name is a DefinitionError, so nothing silently replaces a reviewed
+    definition."""
     if not isinstance(pruner, Pruner):
         raise errors.DefinitionError(f"register() takes a Pruner, got {type(pruner).__name__}")
     existing = _pruners.get(pruner.name)
@@ -26,10 +29,10 @@ def register(pruner: Pruner) -> Pruner:
     return pruner
 
 
-def load_user_modules(spec: str | None = None) -> list[str]:
-    """Import the comma-separated modules named in PRUNER_MODULES (they call `register`)."""
-    spec = os.environ.get(MODULES_ENV, "") if spec is None else spec
-    names = [m.strip() for m in spec.split(",") if m.strip()]
+def load_modules(modules: Iterable[str]) -> list[str]:
+    """Import the named modules (they call `register`); a module that fails to import is a
+    DefinitionError naming it and why."""
+    names = [m for m in modules if m]
     for name in names:
         try:
             importlib.import_module(name)
@@ -40,23 +43,12 @@ def load_user_modules(spec: str | None = None) -> list[str]:
     return names
 
 
-def _ensure_loaded() -> None:
-    global _loaded_env
-    import core.entities  # noqa: F401  (registers the reference pruners)
-
-    env = os.environ.get(MODULES_ENV, "")
-    if env != _loaded_env:
-        load_user_modules(env)
-        _loaded_env = env
-
-
 def names() -> list[str]:
-    _ensure_loaded()
     return sorted(_pruners)
 
 
 def get(name: object) -> Pruner:
-    _ensure_loaded()
+    """The pruner registered as `name`; anything else is UnknownEntity listing the known ones."""
     if not isinstance(name, str) or name not in _pruners:
         shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
         raise errors.UnknownEntity(
@@ -66,4 +58,4 @@ def get(name: object) -> Pruner:
 
 
 def all_pruners() -> list[Pruner]:
-    return [get(n) for n in names()]
+    return [_pruners[n] for n in names()]

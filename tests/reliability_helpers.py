@@ -196,7 +196,7 @@ def prune_worker(url: str, entity: str, rounds: int, max_limit: int, seed: int, 
                  barrier: Any, use_operations: bool) -> None:
     """One worker process: `rounds` prunes of `entity` with random limits, results to `out`."""
     async def main() -> dict[str, Any]:
-        from core import errors, execute_pruner, registry
+        from core import errors, execute_pruner, registry, sweep
 
         rng = random.Random(seed)
         pruner = registry.get(entity)
@@ -214,8 +214,8 @@ def prune_worker(url: str, entity: str, rounds: int, max_limit: int, seed: int, 
                 limit = rng.randint(1, max_limit)
                 try:
                     if ops is not None:
-                        r = await ops.prune(eng, pruner, before=datetime.now(UTC), limit=limit,
-                                            operator=f"soak-{seed}", reason=f"round {i}")
+                        req = sweep(pruner, before=datetime.now(UTC), limit=limit)
+                        r = await ops.prune(eng, req, operator=f"soak-{seed}", reason=f"round {i}")
                         run_ids.append(r.run_id)
                     else:
                         r = await execute_pruner(eng, pruner, before=datetime.now(UTC),

@@ -31,7 +31,7 @@ from console.settings import (
     READ_ONLY_ENV,
 )
 from console.state import Keys
-from core import journal, registry
+from core import journal, registry, sweep
 from core.operations import prune
 from core.preview import preview
 from core.reference_schema import audit_logs, sessions
@@ -155,7 +155,8 @@ async def test_candidates_numbers_match_core_preview(db: AsyncEngine, console_en
     at = console()
     no_exceptions(at)
     cutoff = at.session_state[Keys.ANCHOR] - timedelta(days=90)
-    pv = await preview(db, registry.get("sessions"), before=cutoff, limit=1000, sample_size=200)
+    pv = await preview(db, sweep(registry.get("sessions"), before=cutoff, limit=1000),
+                       sample_size=200)
 
     assert metric(at, "Candidates") == f"{pv.candidates:,}" == "12"
     assert metric(at, "Blocked") == f"{pv.blocked:,}" == "1"
@@ -304,7 +305,7 @@ async def test_selection_dropped_when_rows_change(db: AsyncEngine, console_env: 
     at = console()
     select_rows(at, [1])
     assert button(at, "Prune 1 selected").disabled is False
-    await prune(db, registry.get("sessions"), before=days_ago(90), limit=1, operator="other")
+    await prune(db, sweep(registry.get("sessions"), before=days_ago(90), limit=1), operator="other")
     button(at, "Refresh").click().run()  # another operator pruned meanwhile
     assert button(at, "Prune 0 selected").disabled is True, "positions would point elsewhere"
 
@@ -594,8 +595,8 @@ async def test_drain_asks_for_the_name_above_threshold(db: AsyncEngine, console_
 async def test_history_lists_and_exports_runs(db: AsyncEngine, console_env: Any) -> None:
     ids = await seed_sessions(db, [300, 250, 200])
     pruner = registry.get("sessions")
-    archived = await prune(db, pruner, before=days_ago(90), limit=2, archive=True,
-                           operator="tester", reason="archive test")
+    archived = await prune(db, sweep(pruner, before=days_ago(90), limit=2),
+                           archive=True, operator="tester", reason="archive test")
     at = console(page="views/history.py")
     no_exceptions(at)
     table = [d for d in at.dataframe if (d.key or "").startswith(Keys.HISTORY_TABLE + ".")][0]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from core import errors, health, registry
+from core import errors, health, registry, sweep
 from core.demo.seed import seed
 from core.reference_schema import audit_logs, sessions
 
@@ -45,7 +45,7 @@ async def test_an_unindexed_fk_is_reported_and_an_index_clears_it(db):
 
 async def test_the_sessions_candidate_plan_reads_no_table_in_full(db):
     await seed(db, sessions=20_000)  # seed() runs ANALYZE
-    plan = await health.candidate_plan(db, SESSIONS, before=datetime.now(UTC), limit=1_000)
+    plan = await health.candidate_plan(db, sweep(SESSIONS, before=datetime.now(UTC), limit=1_000))
     assert plan.ok and plan.full_scans == (), plan.plan
     assert "ix_sessions_prunable" in plan.plan
 
@@ -54,8 +54,8 @@ async def test_a_plan_without_a_usable_index_reports_its_full_scan(db):
     async with db.begin() as conn:
         await conn.execute(sa.text("SET LOCAL enable_indexscan = off"))
         await conn.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
-        plan = await health.candidate_plan(conn, registry.get("audit_logs"),
-                                           before=datetime.now(UTC), limit=10)
+        plan = await health.candidate_plan(
+            conn, sweep(registry.get("audit_logs"), before=datetime.now(UTC), limit=10))
     assert not plan.ok and plan.full_scans == ("audit_logs",)
     assert "Seq Scan on audit_logs" in plan.plan
 

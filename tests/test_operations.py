@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from core import errors, export, journal, operations, registry
+from console.charts import counts_frame, histogram_frame
+from core import errors, export, journal, operations, registry, sweep
+from core.drain import drain
 from core.preview import bin_width, preview
 from core.reference_schema import kernels, sessions
 from tests.factories import add_dependency, add_logs, add_session, add_vfolder, count, snapshot
@@ -37,14 +39,14 @@ async def test_preview_counts_match_what_the_prune_then_deletes(db):
     await add_session(db, status="RUNNING", age_days=None)
     await add_session(db, age_days=None)
     cutoff = now()
-    pv = await preview(db, SESSIONS, before=cutoff, limit=7, sample_size=3)
+    pv = await preview(db, sweep(SESSIONS, before=cutoff, limit=7), sample_size=3)
     assert pv.candidates == 12 and pv.blocked == 2 and pv.would_delete == 7
     assert pv.blocked_by == {"still has a routing (ON DELETE RESTRICT)": 1,
                              "has a kernel that is not terminated": 1}
     assert sum(b.count for b in pv.histogram) == 12
     assert [r["id"] for r in pv.sample] == ids[::-1][:3]  # oldest first
     assert pv.oldest < pv.newest
-    result = await operations.prune(db, SESSIONS, before=cutoff, limit=7, operator="t")
+    result = await operations.prune(db, sweep(SESSIONS, before=cutoff, limit=7), operator="t")
     assert result.deleted == pv.cascade
 
 
@@ -54,14 +56,14 @@ async def test_preview_takes_no_locks_and_changes_nothing(db):
     async with db.connect() as holder:
         await holder.begin()
         await holder.execute(sa.select(sessions).with_for_update())
-        pv = await preview(db, SESSIONS, before=now(), limit=10)
+        pv = await preview(db, sweep(SESSIONS, before=now(), limit=10))
         assert pv.candidates == 1  # a locked row is still a candidate: the preview only reads
         await holder.rollback()
     assert await snapshot(db) == before
 
 
 async def test_preview_of_nothing(db):
-    pv = await preview(db, LOGS, before=now(), limit=10)
+    pv = await preview(db, sweep(LOGS, before=now(), limit=10))
     assert (pv.candidates, pv.oldest, pv.histogram, pv.cascade) == (0, None, [], {"audit_logs": 0})
     assert pv.to_dict()["histogram"] == []
 
@@ -76,11 +78,11 @@ def test_bin_width_is_round_and_bounded():
 
 async def test_preview_frames_and_chart(db):
     await add_logs(db, [1, 2, 30, 300])
-    pv = await preview(db, LOGS, before=now(), limit=2)
-    frame = pv.histogram_frame()
+    pv = await preview(db, sweep(LOGS, before=now(), limit=2))
+    frame = histogram_frame(pv)
     assert frame["count"].sum() == 4 and (frame["age_days_to"] >= frame["age_days_from"]).all()
-    assert len(pv.sample_frame()) == 4 and pv.cascade_frame()["rows"].tolist() == [2]
-    from core.charts import age_histogram
+    assert len(pv.sample) == 4 and counts_frame(pv.cascade)["rows"].tolist() == [2]
+    from console.charts import age_histogram
 
     spec = age_histogram(pv).to_dict()
     assert spec["mark"]["type"] == "bar" and "tooltip" in spec["encoding"]
@@ -90,8 +92,8 @@ async def test_preview_frames_and_chart(db):
 async def test_a_prune_is_journaled_with_its_ids_in_the_same_transaction(db):
     a = await add_session(db, age_days=20)
     b = await add_session(db, age_days=10)
-    r = await operations.prune(db, SESSIONS, before=now(), limit=5, operator="alice",
-                               reason="ticket 42")
+    r = await operations.prune(db, sweep(SESSIONS, before=now(), limit=5),
+                               operator="alice", reason="ticket 42")
     assert r.ids == [a, b] and r.run_id is not None
     (run,) = await runs(db)
     assert (run.id, run.status, run.kind, run.operator, run.reason, run.count) == (
@@ -112,7 +114,7 @@ async def test_a_rolled_back_prune_leaves_no_success_and_records_the_failure(db)
             "FOR EACH ROW EXECUTE FUNCTION boom()"))
     try:
         with pytest.raises(errors.PruneFailed, match="disk on fire"):
-            await operations.prune(db, SESSIONS, before=now(), limit=5, operator="bob")
+            await operations.prune(db, sweep(SESSIONS, before=now(), limit=5), operator="bob")
     finally:
         async with db.begin() as conn:
             await conn.execute(sa.text("DROP FUNCTION boom() CASCADE"))
@@ -125,9 +127,9 @@ async def test_a_rolled_back_prune_leaves_no_success_and_records_the_failure(db)
 async def test_bad_input_is_not_journaled(db):
     await add_session(db, age_days=20)
     with pytest.raises(errors.InvalidArgument):
-        await operations.prune(db, SESSIONS, before=now(), limit=0, operator="x")
+        await operations.prune(db, sweep(SESSIONS, before=now(), limit=0), operator="x")
     with pytest.raises(errors.InvalidArgument, match="operator"):
-        await operations.prune(db, SESSIONS, before=now(), limit=1, operator=" ")
+        await operations.prune(db, sweep(SESSIONS, before=now(), limit=1), operator=" ")
     assert await runs(db) == []
 
 
@@ -135,7 +137,7 @@ async def test_rehearsal_counts_exactly_and_changes_nothing_but_the_journal(db):
     for age in (10, 20, 30):
         await add_session(db, age_days=age)
     before = await snapshot(db)
-    r = await operations.rehearse(db, SESSIONS, before=now(), limit=2, operator="carol")
+    r = await operations.rehearse(db, sweep(SESSIONS, before=now(), limit=2), operator="carol")
     assert r.dry_run and r.count == 2 and r.deleted["association_scopes_entities"] == 8
     assert await snapshot(db) == before
     (run,) = await runs(db)
@@ -145,7 +147,7 @@ async def test_rehearsal_counts_exactly_and_changes_nothing_but_the_journal(db):
 async def test_selected_ids_prune_reports_skipped(db):
     ok = await add_session(db, age_days=30)
     live = await add_session(db, status="RUNNING", age_days=None)
-    r = await operations.prune(db, SESSIONS, before=now(), ids=[str(ok), str(live)],
+    r = await operations.prune(db, sweep(SESSIONS, before=now(), ids=[str(ok), str(live)]),
                                operator="dave")
     assert r.ids == [ok] and r.skipped == [live]
     (run,) = await runs(db)
@@ -154,7 +156,8 @@ async def test_selected_ids_prune_reports_skipped(db):
 
 async def test_archive_keeps_full_rows_and_exports_them(db):
     vid = await add_vfolder(db, age_days=40)
-    r = await operations.prune(db, VFOLDERS, before=now(), limit=10, archive=True, operator="e")
+    r = await operations.prune(db, sweep(VFOLDERS, before=now(), limit=10),
+                               archive=True, operator="e")
     rows = await journal.archived_rows(db, r.run_id)
     assert [(i, row["name"], row["status"]) for i, row in rows] == [
         (str(vid), f"vf-{vid.hex[:6]}", "delete-complete")]
@@ -166,7 +169,7 @@ async def test_archive_keeps_full_rows_and_exports_them(db):
 
 async def test_csv_of_a_result_and_of_a_journaled_run_agree(db):
     ids = [await add_session(db, age_days=10 + i) for i in range(3)]
-    r = await operations.prune(db, SESSIONS, before=now(), limit=10, operator="f")
+    r = await operations.prune(db, sweep(SESSIONS, before=now(), limit=10), operator="f")
     from_result = list(csv.DictReader(io.StringIO(export.result_csv(r))))
     buf = io.StringIO()
     assert await export.export_run(db, r.run_id, buf) == 3
@@ -182,8 +185,7 @@ async def test_csv_of_a_result_and_of_a_journaled_run_agree(db):
 async def test_drain_in_batches_with_progress_and_a_frozen_cutoff(db):
     await add_logs(db, [10 + i for i in range(25)])
     seen = []
-    r = await operations.drain(db, LOGS, before=now(), batch_size=10, operator="g",
-                               progress=seen.append)
+    r = await drain(db, sweep(LOGS, before=now(), limit=10), operator="g", progress=seen.append)
     assert (r.count, r.batches, r.stopped) == (25, 3, "done")
     assert [(p.done, p.estimated_total) for p in seen] == [(10, 25), (20, 25), (25, 25)]
     assert len(r.ids) == 25 and len(r.run_ids) == 3
@@ -200,19 +202,19 @@ async def test_drain_stops_while_rows_keep_aging_in(db):
             await conn.execute(sa.insert(LOGS.table), [
                 dict(created_at=cutoff + timedelta(microseconds=1), actor="x", action="y")] * 5)
 
-    r = await operations.drain(db, LOGS, before=cutoff, batch_size=5, operator="h",
-                               progress=age_in, max_batches=50)
+    r = await drain(db, sweep(LOGS, before=cutoff, limit=5),
+                    operator="h", progress=age_in, max_batches=50)
     assert (r.count, r.batches, r.stopped) == (12, 3, "done")  # a moving cutoff never ends
     assert await count(db, LOGS.table) == 15
 
 
 async def test_drain_bounds_and_cancellation(db):
     await add_logs(db, [10 + i for i in range(30)])
-    r = await operations.drain(db, LOGS, before=now(), batch_size=5, max_batches=2, operator="i")
+    r = await drain(db, sweep(LOGS, before=now(), limit=5), max_batches=2, operator="i")
     assert (r.count, r.stopped) == (10, "max_batches")
     stop = threading.Event()
-    r = await operations.drain(db, LOGS, before=now(), batch_size=5, operator="i",
-                               progress=lambda p: stop.set(), cancel=stop)
+    r = await drain(db, sweep(LOGS, before=now(), limit=5),
+                    operator="i", progress=lambda p: stop.set(), cancel=stop)
     assert (r.count, r.batches, r.stopped) == (5, 1, "cancelled")
     assert await count(db, LOGS.table) == 15
 
@@ -220,14 +222,13 @@ async def test_drain_bounds_and_cancellation(db):
 async def test_a_large_drain_spills_ids_to_a_csv_file(db, tmp_path):
     await add_logs(db, [10 + i for i in range(12)])
     out = tmp_path / "ids.csv"
-    r = await operations.drain(db, LOGS, before=now(), batch_size=5, operator="j",
-                               keep_ids_in_memory=7)
+    r = await drain(db, sweep(LOGS, before=now(), limit=5), operator="j", keep_ids_in_memory=7)
     assert r.ids is None and r.ids_file is not None
     rows = list(csv.DictReader(r.ids_file.open()))
     assert len(rows) == 12 and len({row["id"] for row in rows}) == 12
     r.ids_file.unlink()
     await add_logs(db, [10, 11])
-    r = await operations.drain(db, LOGS, before=now(), batch_size=5, operator="j", ids_file=out)
+    r = await drain(db, sweep(LOGS, before=now(), limit=5), operator="j", ids_file=out)
     assert r.ids is None and r.ids_file == out and len(list(csv.DictReader(out.open()))) == 2
 
 
@@ -242,7 +243,7 @@ async def test_a_failing_batch_stops_the_drain_and_keeps_committed_batches(db):
         await conn.execute(sa.text("CREATE TRIGGER refuse BEFORE DELETE ON kernels "
                                    "FOR EACH ROW EXECUTE FUNCTION refuse()"))
     try:
-        r = await operations.drain(db, SESSIONS, before=now(), batch_size=5, operator="k")
+        r = await drain(db, sweep(SESSIONS, before=now(), limit=5), operator="k")
     finally:
         async with db.begin() as conn:
             await conn.execute(sa.text("DROP FUNCTION refuse() CASCADE"))
@@ -256,7 +257,7 @@ async def test_a_prune_inside_a_callers_rolled_back_transaction_leaves_no_journa
     await add_session(db, age_days=20)
     async with db.connect() as conn:
         await conn.begin()
-        r = await operations.prune(conn, SESSIONS, before=now(), limit=5, operator="l")
+        r = await operations.prune(conn, sweep(SESSIONS, before=now(), limit=5), operator="l")
         assert r.count == 1 and r.run_id is not None
         await conn.rollback()
     assert await runs(db) == []
@@ -268,10 +269,10 @@ async def test_preview_of_selected_ids_counts_what_pruning_them_deletes(db):
     live = await add_session(db, status="RUNNING", age_days=None)
     routed = await add_session(db, age_days=40, routed=True)
     chosen = [str(ok[0]), ok[2], live, routed]
-    pv = await preview(db, SESSIONS, before=now(), ids=chosen, sample_size=10)
+    pv = await preview(db, sweep(SESSIONS, before=now(), ids=chosen), sample_size=10)
     assert (pv.candidates, pv.blocked, pv.limit) == (2, 1, 4)
     assert {r["id"] for r in pv.sample} == {ok[0], ok[2]}
-    r = await operations.prune(db, SESSIONS, before=pv.cutoff, ids=chosen, operator="m")
+    r = await operations.prune(db, sweep(SESSIONS, before=pv.cutoff, ids=chosen), operator="m")
     assert r.deleted == pv.cascade and set(r.ids) == {ok[0], ok[2]}
     assert r.skipped == [live, routed]
 
@@ -279,6 +280,6 @@ async def test_preview_of_selected_ids_counts_what_pruning_them_deletes(db):
 async def test_drain_progress_targets_what_its_batch_bound_can_reach(db):
     await add_logs(db, [10 + i for i in range(30)])
     seen = []
-    await operations.drain(db, LOGS, before=now(), batch_size=5, max_batches=2, operator="n",
-                           progress=seen.append)
+    await drain(db, sweep(LOGS, before=now(), limit=5),
+                max_batches=2, operator="n", progress=seen.append)
     assert [(p.done, p.estimated_total) for p in seen] == [(5, 10), (10, 10)]

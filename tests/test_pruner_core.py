@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import PruneSettings, errors, execute_pruner, registry
+from core import PruneSettings, errors, execute_pruner, registry, sweep
 from core.reference_schema import (
     association_scopes_entities as rbac,
 )
@@ -23,6 +23,7 @@ from core.reference_schema import (
     vfolder_permissions,
     vfolders,
 )
+from core.repository.pruner.statements import candidates
 from tests.factories import (
     add_dependency,
     add_logs,
@@ -349,7 +350,7 @@ def test_a_pruner_cannot_be_widened():
 def test_terminal_constants_are_sql_literals_so_partial_indexes_always_match():
     from sqlalchemy.dialects import postgresql
 
-    q = SESSIONS.candidates(now(), 10).compile(
+    q = candidates(sweep(SESSIONS, before=now(), limit=10)).compile(
         dialect=postgresql.asyncpg.dialect(), compile_kwargs={"render_postcompile": True})
     sql = str(q)
     assert "sessions.status IN ('TERMINATED', 'CANCELLED')" in sql

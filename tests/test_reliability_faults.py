@@ -30,9 +30,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core import PruneSettings, errors, execute_pruner, registry
+from core import PruneSettings, errors, execute_pruner, registry, sweep
 from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
+from core.drain import drain
 from tests.reliability_helpers import (
     REFERENCE_TABLES,
     assert_clean_failure,
@@ -239,7 +240,7 @@ def victim_call(url: str, entity: str, limit: int, use_ops: bool, **kw: Any,
     async def call() -> Any:
         if use_ops:
             assert ops is not None
-            return await ops.prune(eng, pruner, before=datetime.now(UTC), limit=limit,
+            return await ops.prune(eng, sweep(pruner, before=datetime.now(UTC), limit=limit),
                                    operator="fault-test", reason="kill trial", **kw)
         return await execute_pruner(eng, pruner, before=datetime.now(UTC), limit=limit, **kw)
 
@@ -439,8 +440,9 @@ async def test_a_lock_timeout_on_any_child_row_is_typed_changes_nothing_and_is_j
         assert held.first() is not None
         with pytest.raises(errors.LockTimeout) as info:
             if ops is not None:
-                await ops.prune(db, registry.get(entity), before=datetime.now(UTC), limit=10,
-                                operator="t", reason="lock", settings=settings)
+                req = sweep(registry.get(entity), before=datetime.now(UTC), limit=10,
+                            settings=settings)
+                await ops.prune(db, req, operator="t", reason="lock", settings=settings)
             else:
                 await execute_pruner(db, registry.get(entity), before=datetime.now(UTC),
                                      limit=10, settings=settings)
@@ -526,9 +528,6 @@ async def test_a_lock_wait_inside_commit_is_bounded_by_lock_timeout(
 async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
     faults_db: AsyncEngine, faults_url: str
 ) -> None:
-    ops = operations_module()
-    if ops is None or not hasattr(ops, "drain"):
-        pytest.skip("FOLLOW-UP: needs core.operations.drain")
     rng = random.Random(5)
     pruner = registry.get("sessions")
     kept = resumed = 0
@@ -551,9 +550,8 @@ async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
             async with killer_eng.connect() as killer:
                 await killer.execution_options(isolation_level="AUTOCOMMIT")
                 await arm(killer, point, nth)
-                task = asyncio.create_task(ops.drain(
-                    victim, pruner, before=cutoff, batch_size=batch, operator="drain-test",
-                    reason="kill trial"))
+                task = asyncio.create_task(drain(victim, sweep(pruner, before=cutoff, limit=batch),
+                                                 operator="drain-test", reason="kill trial"))
                 pid = await wait_parked(killer, task)
                 await killer.execute(sa.select(sa.func.pg_terminate_backend(pid)))
                 await disarm(killer)
@@ -577,8 +575,8 @@ async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
         assert [s for s, _, _ in runs] == ["succeeded"] * (k - 1) + ["failed"]
 
         # resuming drains the rest: nothing twice, nothing left
-        second = await ops.drain(faults_db, pruner, before=cutoff, batch_size=batch,
-                                 operator="drain-test", reason="resume")
+        second = await drain(faults_db, sweep(pruner, before=cutoff, limit=batch),
+                             operator="drain-test", reason="resume")
         assert second.stopped == "done" and second.error is None
         assert [str(i) for i in second.ids] == order[(k - 1) * batch:]
         left = await execute_pruner(faults_db, pruner, before=cutoff, limit=10_000, dry_run=True)

@@ -25,9 +25,11 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core import PruneSettings, errors, execute_pruner, registry
+from core import PruneSettings, errors, execute_pruner, registry, sweep
 from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
+from core.drain import drain
+from core.settings import default_operator
 from tests.reliability_helpers import (
     TRUNCATE_REFERENCE,
     assert_clean_failure,
@@ -129,16 +131,17 @@ async def attempt(engine: AsyncEngine, api: str, pruner: Any, **kw: Any) -> Outc
             try:
                 if api == "execute":
                     result = await execute_pruner(conn, pruner, **kw)
-                elif api == "preview":
-                    from core.preview import preview
-                    result = await preview(conn, pruner, **kw)
-                elif api == "drain":
-                    assert ops is not None
-                    kw["batch_size"] = kw.pop("limit", 1_000)
-                    result = await ops.drain(conn, pruner, **kw)
-                else:
-                    assert ops is not None
-                    result = await getattr(ops, api)(conn, pruner, **kw)
+                else:  # the entry point builds the one sweep request; bad input fails there
+                    asked = {k: kw.pop(k) for k in SWEEP_ARGS if k in kw}
+                    req = sweep(pruner, **asked, settings=kw.get("settings"))
+                    if api == "preview":
+                        from core.preview import preview
+                        result = await preview(conn, req, **kw)
+                    elif api == "drain":
+                        result = await drain(conn, req, **kw)
+                    else:
+                        assert ops is not None
+                        result = await getattr(ops, api)(conn, req, **kw)
             except errors.PrunerError as exc:
                 error = exc
             # the tables are all there (a DROP would fail here) and hold what they should
@@ -149,6 +152,9 @@ async def attempt(engine: AsyncEngine, api: str, pruner: Any, **kw: Any) -> Outc
         finally:
             await conn.rollback()
     return Outcome(result, error, counts, remaining, journal)
+
+
+SWEEP_ARGS = ("before", "limit", "ids", "cascade_rbac")
 
 
 def apis() -> list[str]:
@@ -394,9 +400,7 @@ async def test_operator_and_reason_are_stored_verbatim_or_refused(
 
 
 def ops_default_operator() -> str:
-    ops = operations_module()
-    assert ops is not None
-    return ops.default_operator()
+    return default_operator()
 
 
 async def test_sql_text_in_every_argument_is_only_ever_data(input_db: AsyncEngine) -> None:
@@ -440,13 +444,13 @@ async def _each_api(url: str) -> dict[str, BaseException | Any]:
         from core import journal
         from core.preview import preview
         calls |= {
-            "prune": lambda: ops.prune(eng, SESSIONS, before=datetime.now(UTC), limit=5,
+            "prune": lambda: ops.prune(eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5),
                                        operator="env"),
-            "rehearse": lambda: ops.rehearse(eng, SESSIONS, before=datetime.now(UTC), limit=5,
-                                             operator="env"),
-            "drain": lambda: ops.drain(eng, SESSIONS, before=datetime.now(UTC), batch_size=5,
-                                       operator="env"),
-            "preview": lambda: preview(eng, SESSIONS, before=datetime.now(UTC), limit=5),
+            "rehearse": lambda: ops.rehearse(
+                eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5), operator="env"),
+            "drain": lambda: drain(eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5),
+                                   operator="env"),
+            "preview": lambda: preview(eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5)),
             "history": lambda: journal.history(eng),
         }
     try:
@@ -617,7 +621,8 @@ async def test_a_read_only_transaction_gets_permission_denied(
         ops = operations_module()
         if ops is not None:
             with pytest.raises(errors.PermissionDenied) as info:
-                await ops.prune(eng, SESSIONS, before=datetime.now(UTC), limit=5, operator="ro")
+                await ops.prune(eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5),
+                                operator="ro")
             assert_operator_message(info.value, "read-only")
     finally:
         await eng.dispose()
@@ -778,7 +783,7 @@ async def test_preview_of_an_unreachable_database_is_typed(pg_cluster: LocalClus
         eng = engine_for(url)
         try:
             with pytest.raises(errors.DatabaseUnavailable):
-                await preview(eng, SESSIONS, before=datetime.now(UTC), limit=5)
+                await preview(eng, sweep(SESSIONS, before=datetime.now(UTC), limit=5))
         finally:
             await eng.dispose()
     proc = await asyncio.to_thread(cli, "preview", "sessions", "--older-than", "1d",

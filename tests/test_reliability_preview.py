@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import execute_pruner, registry
+from core import execute_pruner, registry, sweep
 from core.reference_schema import (
     SESSION_STATUSES,
     VFOLDER_STATUSES,
@@ -209,7 +209,8 @@ async def preview_then_prune(engine: AsyncEngine, entity: str, world: dict[str, 
                                 st.integers(1, len(cands) + 2), st.none()), label="limit")
     effective = limit or (len(wanted) if wanted else 1_000)
     args: dict[str, Any] = dict(before=before, limit=limit, cascade_rbac=cascade_rbac, ids=ids)
-    pv = await preview_mod.preview(engine, pruner, sample_size=min(effective, 1_000), **args)
+    pv = await preview_mod.preview(engine, sweep(pruner, **args),
+                                   sample_size=min(effective, 1_000))
     assert pv.candidates == len(cands) and pv.blocked == n_blocked
     assert sum(pv.blocked_by.values()) >= pv.blocked
     assert sum(b.count for b in pv.histogram) == pv.candidates
@@ -223,7 +224,7 @@ async def preview_then_prune(engine: AsyncEngine, entity: str, world: dict[str, 
 
     ops = operations_module()
     if ops is not None:
-        rehearsal = await ops.rehearse(engine, pruner, operator="preview-test", **args)
+        rehearsal = await ops.rehearse(engine, sweep(pruner, **args), operator="preview-test")
         assert rehearsal.deleted == pv.cascade
     async with engine.connect() as conn:
         counts_before = await table_counts(conn)

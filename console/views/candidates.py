@@ -10,6 +10,7 @@ import streamlit as st
 
 from console import actions, confirm, context, previews
 from console.actions import Outcome, PruneRequest
+from console.charts import age_histogram
 from console.context import ConsoleContext
 from console.state import Keys
 from console.widgets import (
@@ -23,8 +24,7 @@ from console.widgets import (
     refresh,
     selectable_table,
 )
-from core import errors, registry
-from core.charts import age_histogram
+from core import registry
 from core.preview import Preview
 from core.repository.pruner import Pruner
 
@@ -39,12 +39,10 @@ def run_pending_action(ctx: ConsoleContext) -> None:
     plan, confirmation = confirmed
     req = plan.request
     with st.status(f"Pruning up to {plan.rows:,} {req.entity}…", expanded=True) as status:
-        try:
-            outcome = actions.execute_prune(ctx, plan, confirmation)
-        except errors.PrunerError as exc:
+        outcome = ctx.attempt(lambda: actions.execute_prune(ctx, plan, confirmation))
+        if outcome is None:
             status.update(label=f"Prune of {req.entity} failed: nothing was deleted",
                           state="error")
-            context.show_error(exc, ctx.settings)
             return
         # Before anything else is drawn (a rerun could interrupt the next element call):
         st.session_state[Keys.OUTCOME] = outcome
@@ -55,11 +53,9 @@ def run_pending_action(ctx: ConsoleContext) -> None:
 
 def run_rehearsal(ctx: ConsoleContext, entity: str, before: datetime, limit: int) -> None:
     with st.status(f"Rehearsing a prune of {limit:,} {entity}…") as status:
-        try:
-            outcome = actions.rehearse_oldest(ctx, entity, before, limit)
-        except errors.PrunerError as exc:
+        outcome = ctx.attempt(lambda: actions.rehearse_oldest(ctx, entity, before, limit))
+        if outcome is None:
             status.update(label="Rehearsal failed", state="error")
-            context.show_error(exc, ctx.settings)
             return
         st.session_state[Keys.OUTCOME] = outcome
         status.update(label="Rehearsal done: nothing was deleted", state="complete")
@@ -120,7 +116,7 @@ def show_metrics(pv: Preview, pruner: Pruner) -> None:
 
 def candidates_frame(pv: Preview, pruner: Pruner) -> pd.DataFrame:
     """The oldest candidates for display: id, timestamp and age first; ids as text."""
-    frame = pv.sample_frame()
+    frame = pd.DataFrame(pv.sample)
     if frame.empty:
         return frame
     key, ts = pruner.key.name, pruner.timestamp
@@ -167,11 +163,10 @@ def main() -> None:
     if outcome := st.session_state.get(Keys.OUTCOME):
         show_outcome(outcome)
 
-    try:
-        pv = previews.cached_preview(ctx.settings.database_url, entity, cutoff.before, limit,
-                                     ctx.settings.sample_size)
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    pv = ctx.attempt(lambda: previews.cached_preview(
+        ctx.settings.database_url, entity, cutoff.before, limit, ctx.settings.sample_size,
+        ctx.settings.core.prune))
+    if pv is None:
         return
     show_metrics(pv, pruner)
     if pv.candidates:

@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console import context
+from console import actions, context
 from console.context import ConsoleContext
 from console.widgets import cutoff_picker, entity_picker, fmt_bytes, fmt_ts, limit_picker
-from core import errors, health, journal, registry
+from core import health, journal, registry
 from core.db import redact
 
 SPACE_NOTE = (
@@ -30,11 +30,10 @@ def overview(ctx: ConsoleContext) -> None:
         return (await health.server_version(db), await health.table_stats(db, pruned_tables()),
                 await health.missing_fk_indexes(db))
 
-    try:
-        version, stats, missing = ctx.call(read, "reading database health")
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    found = ctx.fetch(read, "reading database health")
+    if found is None:
         return
+    version, stats, missing = found
     assert ctx.settings.database_url
     st.markdown(f"PostgreSQL **{version}** at `{redact(ctx.settings.database_url)}`")
 
@@ -70,13 +69,10 @@ def plan(ctx: ConsoleContext) -> None:
     cutoff = cutoff_picker(c2, c3)
     with c4:
         limit = limit_picker()
-    pruner = registry.get(entity)
-    try:
-        found = ctx.call(lambda db: health.candidate_plan(db, pruner, before=cutoff.before,
-                                                          limit=limit),
-                         f"explaining the {entity} candidate query")
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    req = ctx.attempt(lambda: actions.sweep_of(ctx, entity, cutoff.before, limit))
+    found = None if req is None else ctx.fetch(lambda db: health.candidate_plan(db, req),
+                                               f"explaining the {entity} candidate query")
+    if found is None:
         return
     if found.ok:
         st.success("The candidate query reads through indexes only.")

@@ -20,8 +20,7 @@ from console.widgets import (
     fmt_ts,
     max_limit,
 )
-from core import errors
-from core.repository.pruner import DEFAULT_LIMIT
+from core.settings import DEFAULT_LIMIT
 
 POLL_SECONDS = 1.0
 STOPPED = {
@@ -38,10 +37,9 @@ def start_confirmed(ctx: ConsoleContext) -> None:
     if confirmed is None:
         return
     plan, confirmation = confirmed
-    try:
-        st.session_state[Keys.DRAIN_JOB] = actions.start_drain(ctx, plan, confirmation)
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    job = ctx.attempt(lambda: actions.start_drain(ctx, plan, confirmation))
+    if job is not None:
+        st.session_state[Keys.DRAIN_JOB] = job
 
 
 def controls(ctx: ConsoleContext) -> None:
@@ -64,10 +62,9 @@ def controls(ctx: ConsoleContext) -> None:
                                       max_value=60.0, step=0.5, key=Keys.DRAIN_PAUSE,
                                       help="Gives replicas and autovacuum room to keep up."))
         st.caption(f"Cutoff: {cutoff.description}. The cutoff is frozen when the drain starts.")
-    try:
-        pv = previews.cached_preview(ctx.settings.database_url, entity, cutoff.before, batch, 0)
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    pv = ctx.attempt(lambda: previews.cached_preview(
+        ctx.settings.database_url, entity, cutoff.before, batch, 0, ctx.settings.core.prune))
+    if pv is None:
         return
     batches = -(-pv.candidates // batch) if pv.candidates else 0
     if max_batches:
@@ -104,10 +101,8 @@ def finished(ctx: ConsoleContext, job: DrainJob) -> None:
         previews.clear()  # the backlog changed: no page may show counts from before
         drop_selection(Keys.CANDIDATES_TABLE)
         job.caches_cleared = True
-    try:
-        result = job.result()
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    result = ctx.attempt(job.result)
+    if result is None:
         st.button("New drain", on_click=lambda: st.session_state.pop(Keys.DRAIN_JOB, None))
         return
     message = (f"Drain of {result.entity} {STOPPED.get(result.stopped, result.stopped)}: "
@@ -127,15 +122,10 @@ def finished(ctx: ConsoleContext, job: DrainJob) -> None:
     st.caption(f"Cutoff {fmt_ts(result.cutoff)} · runs " +
                (", ".join(f"#{r}" for r in result.run_ids[:20]) or "none") +
                (" …" if len(result.run_ids) > 20 else ""))
-    if result.count:
-        try:
-            csv = job.csv(ctx)
-        except errors.PrunerError as exc:
-            context.show_error(exc, ctx.settings)
-        else:
-            st.download_button("Download CSV", data=csv, mime="text/csv", on_click="ignore",
-                               file_name=f"drained-{result.entity}-{result.drain_id[:8]}.csv",
-                               icon=":material/download:", type="primary", key="drain.download")
+    if result.count and (csv := ctx.attempt(lambda: job.csv(ctx))) is not None:
+        st.download_button("Download CSV", data=csv, mime="text/csv", on_click="ignore",
+                           file_name=f"drained-{result.entity}-{result.drain_id[:8]}.csv",
+                           icon=":material/download:", type="primary", key="drain.download")
     st.button("New drain", on_click=lambda: st.session_state.pop(Keys.DRAIN_JOB, None),
               key="drain.new")
 

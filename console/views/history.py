@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
@@ -12,7 +11,7 @@ from console import context
 from console.context import ConsoleContext
 from console.state import Keys
 from console.widgets import counts_table, fmt_ts, selectable_table
-from core import errors, export, journal, registry
+from core import export, journal, registry
 
 ALL = "(all)"
 STATUSES = [ALL, "succeeded", "rehearsed", "failed"]
@@ -59,17 +58,10 @@ def run_details(ctx: ConsoleContext, run: journal.Run) -> None:
         st.caption("Nothing was deleted by this run, so it has no ids.")
         return
 
-    async def ids_csv(db: object) -> tuple[list[str], str]:
-        ids = await journal.run_ids(db, run.id)  # read once: shown and served as CSV
-        out = io.StringIO()
-        export.write_ids_csv(out, ((run.id, run.entity, i, run.finished_at) for i in ids))
-        return ids, out.getvalue()
-
-    try:
-        ids, csv = ctx.call(ids_csv, f"reading run #{run.id}")
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    ids = ctx.fetch(lambda db: journal.run_ids(db, run.id), f"reading run #{run.id}")
+    if ids is None:
         return
+    csv = export.run_ids_csv(run, ids)  # read once: shown and served as CSV
     st.markdown(f"**{len(ids):,} pruned ids**")
     st.dataframe(pd.DataFrame({"id": ids}), hide_index=True, height=220, key="history.ids")
     st.download_button("Download ids CSV", data=csv, mime="text/csv", on_click="ignore",
@@ -80,17 +72,11 @@ def run_details(ctx: ConsoleContext, run: journal.Run) -> None:
 
 
 def archived_rows(ctx: ConsoleContext, run: journal.Run) -> None:
-    async def fetch(db: object) -> tuple[list[tuple[str, dict]], str]:
-        rows = await journal.archived_rows(db, run.id)  # read once: shown and served as CSV
-        out = io.StringIO()
-        export.write_archive_csv(out, run, rows)
-        return rows, out.getvalue()
-
-    try:
-        rows, csv = ctx.call(fetch, f"reading the archive of run #{run.id}")
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    rows = ctx.fetch(lambda db: journal.archived_rows(db, run.id),
+                     f"reading the archive of run #{run.id}")
+    if rows is None:
         return
+    csv = export.archive_csv(run, rows)  # read once: shown and served as CSV
     st.markdown(f"**{len(rows):,} archived rows** (the full rows as they were deleted)")
     st.dataframe(pd.DataFrame({"id": [i for i, _ in rows],
                                "row": [json.dumps(r, sort_keys=True, default=str)
@@ -107,11 +93,9 @@ def main() -> None:
     st.caption("Every prune, rehearsal and drain batch, newest first, from the journal "
                "(`pruner.prune_runs`).")
     wanted = filters()
-    try:
-        runs = ctx.call(lambda db: journal.history(db, limit=HISTORY_LIMIT, **wanted),
-                        "reading the journal")
-    except errors.PrunerError as exc:
-        context.show_error(exc, ctx.settings)
+    runs = ctx.fetch(lambda db: journal.history(db, limit=HISTORY_LIMIT, **wanted),
+                     "reading the journal")
+    if runs is None:
         return
     if not runs:
         st.info("No runs match." if any(wanted.values()) else "The journal is empty: nothing "

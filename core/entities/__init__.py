@@ -1,8 +1,10 @@
-"""The reference pruners. A new entity is one module here plus one line below."""
+"""The reference pruners. A new entity is one module here plus one line in PRUNERS."""
 
 from core.entities import audit_logs, sessions, vfolders
-from core.registry import register
+from core.repository.pruner import Pruner
 
-register(sessions.PRUNER)
-register(vfolders.PRUNER)
-register(audit_logs.PRUNER)
+PRUNERS: tuple[Pruner, ...] = (
+    sessions.PRUNER,
+    vfolders.PRUNER,
+    audit_logs.PRUNER,
+)

@@ -1,4 +1,7 @@
-"""Purger: delete one row by primary key and return it; None when there is no such row."""
+"""Purger: delete one row by primary key and return it; None when there is no such row.
+
+`execute_purger` runs `DELETE … WHERE pk = key RETURNING *` in its own or the caller's
+transaction; a refused delete (a foreign key) raises `IntegrityFailure`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Updater: change one row, found by primary key; None when there is no such row."""
+"""Updater: change one row, found by primary key; None when there is no such row.
+
+`execute_updater` runs `UPDATE … WHERE pk = key RETURNING *` in its own or the caller's
+transaction; unknown columns or no values raise `InvalidArgument`."""
 
 from __future__ import annotations
 
