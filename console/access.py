@@ -33,10 +33,6 @@ class Access:
     can_prune: bool
     notice: str | None = None  # why pruning is off, shown on every page
 
-    @property
-    def signed_in(self) -> bool:
-        return self.operator is not None
-
 
 def password_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

@@ -7,6 +7,8 @@ runtime in console/runtime.py.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import streamlit as st
 
 from console import confirm, context
@@ -21,7 +23,7 @@ st.set_page_config(page_title="Pruner console", page_icon=":material/content_cut
                    layout="wide")
 
 
-def no_database() -> None:
+def no_database() -> NoReturn:
     st.title("Pruner console")
     st.error("No database is configured. Set PRUNER_DATABASE_URL, or `[database] url` in "
              ".streamlit/secrets.toml (see .streamlit/secrets.example.toml). "

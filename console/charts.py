@@ -25,7 +25,7 @@ def counts_frame(counts: dict[str, int]) -> pd.DataFrame:
 def age_histogram(pv: Preview) -> alt.Chart:
     """Bars of candidates per age bin (days before the preview), with tooltips."""
     frame = histogram_frame(pv)
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame, title=f"{pv.entity}: {pv.candidates:,} candidates by age")
         .mark_bar()
         .encode(
@@ -41,3 +41,4 @@ def age_histogram(pv: Preview) -> alt.Chart:
             ],
         )
     )
+    return chart

@@ -138,4 +138,5 @@ def take_confirmed(kinds: Collection[str]) -> tuple[Plan, Confirmation] | None:
     confirmed = st.session_state.get(Keys.CONFIRMED)
     if confirmed is None or confirmed[0].request.kind not in kinds:
         return None
-    return st.session_state.pop(Keys.CONFIRMED)
+    taken: tuple[Plan, Confirmation] = st.session_state.pop(Keys.CONFIRMED)
+    return taken

@@ -48,6 +48,12 @@ class ConsoleContext:
     access: Access
     runtime: Runtime
 
+    @property
+    def database_url(self) -> str:
+        url = self.settings.database_url
+        assert url is not None  # app.py stops before it builds a context without one
+        return url
+
     def call(self, fn: DbCall[T], doing: str) -> T:
         return call(self.runtime, fn, doing)
 

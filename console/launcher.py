@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
-from console.settings import DATABASE_URL_ENV, DEMO_ENV
+from console.settings import DEMO_ENV
 from core.demo.cluster import ClusterError
 from core.errors import PrunerError
+from core.settings import DATABASE_URL_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP = PROJECT_ROOT / "console" / "app.py"

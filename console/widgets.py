@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -54,7 +54,8 @@ def anchor() -> datetime:
     selection made against its candidates) does not drift between reruns."""
     if Keys.ANCHOR not in st.session_state:
         st.session_state[Keys.ANCHOR] = datetime.now(UTC).replace(second=0, microsecond=0)
-    return st.session_state[Keys.ANCHOR]
+    now: datetime = st.session_state[Keys.ANCHOR]
+    return now
 
 
 def refresh() -> None:
@@ -128,7 +129,8 @@ def limit_picker(label: str = "Limit (rows per prune)") -> int:
 
 
 def selectable_table(frame: Any, ids: Sequence[Any], name: str, *,
-                     selection_mode: str = "multi-row", **kwargs: Any) -> list[Any]:
+                     selection_mode: Literal["multi-row", "single-row"] = "multi-row",
+                     **kwargs: Any) -> list[Any]:
     """A dataframe whose row selection is returned as ids, never as stale positions.
 
     Selections are row positions. When the rows under a selection change (new filter, refreshed

@@ -8,22 +8,19 @@
 from core.db import create_engine
 from core.errors import PrunerError
 from core.registry import register
-from core.repository import (
+from core.repository.creator import Creator, execute_creator
+from core.repository.pruner import (
     ArchiveTarget,
     Blocker,
     Child,
-    Creator,
     Pruner,
     PruneResult,
-    Purger,
     SweepRequest,
-    Updater,
-    execute_creator,
     execute_pruner,
-    execute_purger,
-    execute_updater,
     sweep,
 )
+from core.repository.purger import Purger, execute_purger
+from core.repository.updater import Updater, execute_updater
 from core.settings import PruneSettings, Settings
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
@@ -42,9 +42,11 @@ def redact(url: str) -> str:
         return "<invalid url>"
 
 
-def create_engine(url: str | None = None, **kwargs: object) -> AsyncEngine:
+def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An AsyncEngine on `url` (or PRUNER_DATABASE_URL) through asyncpg; `kwargs` go to
+    SQLAlchemy's create_async_engine. A missing or malformed URL is InvalidArgument."""
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(database_url(url), **kwargs)  # type: ignore[arg-type]
+    return create_async_engine(database_url(url), **kwargs)
 
 
 SQLSTATE_ERRORS: dict[str, type[errors.PrunerError]] = {

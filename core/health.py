@@ -88,7 +88,7 @@ class _Explain(Executable, ClauseElement):
 
     inherit_cache = False
 
-    def __init__(self, stmt: sa.Select) -> None:
+    def __init__(self, stmt: sa.Select[Any]) -> None:
         self.stmt = stmt
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import errors
 from core.db import Database, transaction
-from core.repository import Creator, execute_creator
+from core.repository.creator import Creator, execute_creator
 
 SCHEMA = "pruner"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -121,7 +121,7 @@ async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: i
 async def reserve_run_id(conn: AsyncConnection) -> int:
     """A run id taken before the prune (the archive rows reference it in the same statement)."""
     seq = sa.func.pg_get_serial_sequence(f"{SCHEMA}.{runs.name}", "id")
-    return (await conn.execute(sa.select(sa.func.nextval(seq)))).scalar_one()
+    return int((await conn.execute(sa.select(sa.func.nextval(seq)))).scalar_one())
 
 
 def _check_run_id(run_id: Any) -> int:

@@ -29,16 +29,16 @@ def check_text(value: Any, name: str, top: int, *, required: bool = False) -> st
     """Free text for the journal: a str of at most `top` characters, valid UTF-8, no NUL."""
     if not isinstance(value, str):
         raise errors.InvalidArgument(f"{name} must be text, got {type(value).__name__}")
-    value = value.strip()
+    text: str = value.strip()
     try:
-        value.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         raise errors.InvalidArgument(f"{name} must be valid UTF-8 text") from None
-    if required and not value:
+    if required and not text:
         raise errors.InvalidArgument(f"{name} must not be empty")
-    if len(value) > top or "\x00" in value:
+    if len(text) > top or "\x00" in text:
         raise errors.InvalidArgument(f"{name} must be at most {top} characters of text")
-    return value
+    return text
 
 
 def check_operator(operator: Any) -> str:

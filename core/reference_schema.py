@@ -8,6 +8,8 @@ terminal rows by timestamp so that candidate selection reads only candidates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -29,12 +31,12 @@ VFOLDER_STATUSES = (
 VFOLDER_HARD_DELETED = ("delete-complete", "delete-error")
 
 
-def _uuid_pk() -> sa.Column:
+def _uuid_pk() -> sa.Column[Any]:
     return sa.Column("id", UUID(as_uuid=True), primary_key=True,
                      server_default=sa.text("gen_random_uuid()"))
 
 
-def _ts(name: str, **kw: object) -> sa.Column:
+def _ts(name: str, **kw: Any) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), **kw)
 
 

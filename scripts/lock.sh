@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q uv
-.venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes \
+.venv/bin/uv pip compile pyproject.toml --extra console --extra test --python-version 3.11 --generate-hashes \
   -o requirements.lock

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up (PostgreSQL, Chromium, the locked .venv) and run every test: lint, the library and CLI
-# tests on a throwaway PostgreSQL cluster they start themselves, the browser tests in headless
-# Chromium, and the notebook. Any failure, or a step that collects no tests, fails the run.
+# Set up (PostgreSQL, Chromium, the locked .venv) and run every test: lint, import contracts,
+# types, the library/CLI/console/reliability tiers on throwaway PostgreSQL clusters they start
+# themselves (one per xdist worker), the browser tests in headless Chromium, and the notebook.
+# Any failure, or a step that collects no tests, fails the run.
+# The fast tier alone: .venv/bin/python -m pytest -n auto -m "unit or pg" tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
@@ -18,8 +20,14 @@ pytest_step() {
 step "ruff"
 .venv/bin/ruff check .
 
-step "library, CLI, console (AppTest) and reliability tests"
-pytest_step -m "not browser" tests
+step "import contracts (import-linter)"
+.venv/bin/lint-imports
+
+step "types (mypy; strict for core)"
+.venv/bin/mypy
+
+step "unit, library/CLI (pg), console (AppTest) and reliability tiers"
+pytest_step -n auto -m "unit or pg or console or reliability" tests
 
 step "browser end-to-end tests (headless Chromium)"
 pytest_step -m browser tests/e2e

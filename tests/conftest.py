@@ -1,7 +1,19 @@
-"""Test harness: one throwaway PostgreSQL cluster per test session, started by the tests.
+"""Test harness: one throwaway PostgreSQL cluster per test session (per xdist worker), started by
+the tests.
 
 The cluster lives in a temp dir (as root it belongs to the `postgres` OS user, see
 core.demo.cluster). Every test starts from empty reference and journal tables.
+
+Tests are grouped in tiers, one folder each, and every test is marked with its folder's name:
+
+    unit         pure Python, no server (seconds)
+    pg           the library and the CLI on PostgreSQL
+    console      the Streamlit console through AppTest
+    reliability  concurrency, faults, bad input, preview honesty (size: PRUNER_SOAK)
+    e2e          a real headless Chromium (marker: browser)
+    realschema   Backend.AI's own schemas, built from PyPI
+
+`pytest -m "unit or pg"` is the fast tier.
 """
 
 from __future__ import annotations
@@ -21,6 +33,18 @@ from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.journal import metadata as journal_metadata
 from core.reference_schema import metadata
+
+TIERS = {"unit": "unit", "pg": "pg", "console": "console", "reliability": "reliability",
+         "e2e": "browser", "realschema": "realschema"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        parts = Path(str(item.path)).relative_to(here).parts
+        marker = TIERS.get(parts[0]) if len(parts) > 1 else None
+        if marker:
+            item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)

@@ -164,7 +164,7 @@ def main() -> None:
         show_outcome(outcome)
 
     pv = ctx.attempt(lambda: previews.cached_preview(
-        ctx.settings.database_url, entity, cutoff.before, limit, ctx.settings.sample_size,
+        ctx.database_url, entity, cutoff.before, limit, ctx.settings.sample_size,
         ctx.settings.core.prune))
     if pv is None:
         return

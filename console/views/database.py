@@ -34,8 +34,8 @@ def overview(ctx: ConsoleContext) -> None:
     if found is None:
         return
     version, stats, missing = found
-    assert ctx.settings.database_url
-    st.markdown(f"PostgreSQL **{version}** at `{redact(ctx.settings.database_url)}`")
+    assert ctx.database_url
+    st.markdown(f"PostgreSQL **{version}** at `{redact(ctx.database_url)}`")
 
     st.subheader("Tables the pruners touch")
     frame = pd.DataFrame([{

@@ -63,7 +63,7 @@ def controls(ctx: ConsoleContext) -> None:
                                       help="Gives replicas and autovacuum room to keep up."))
         st.caption(f"Cutoff: {cutoff.description}. The cutoff is frozen when the drain starts.")
     pv = ctx.attempt(lambda: previews.cached_preview(
-        ctx.settings.database_url, entity, cutoff.before, batch, 0, ctx.settings.core.prune))
+        ctx.database_url, entity, cutoff.before, batch, 0, ctx.settings.core.prune))
     if pv is None:
         return
     batches = -(-pv.candidates // batch) if pv.candidates else 0

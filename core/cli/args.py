@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from core import errors
-from core.settings import DEFAULT_LIMIT
+from core.repository.pruner import Pruner, SweepRequest, sweep
+from core.settings import DEFAULT_LIMIT, Settings
 
 DURATION_RE = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -64,6 +65,16 @@ def cutoff_of(args: argparse.Namespace) -> datetime:
     raise UsageError("a cutoff is required: --before ISO8601 or --older-than 30d")
 
 
+def request_of(args: argparse.Namespace, settings: Settings, pruner: Pruner, *,
+               limit: int | None) -> SweepRequest:
+    """The one sweep request of this command line: its cutoff, `limit`, the ids of --ids-from
+    (when the command has it) and --no-rbac, validated once."""
+    ids_from = getattr(args, "ids_from", None)
+    return sweep(pruner, before=cutoff_of(args), limit=limit,
+                 ids=read_ids(ids_from) if ids_from else None, cascade_rbac=not args.no_rbac,
+                 settings=settings.prune)
+
+
 def read_ids(path: str) -> list[str]:
     """Ids one per line, or a CSV with an `id` column (as `pruner export` writes)."""
     try:
@@ -79,11 +90,11 @@ def read_ids(path: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--database-url", help="PostgreSQL URL (default: $PRUNER_DATABASE_URL)")
     common.add_argument("--json", action="store_true", help="print one JSON document")
 
-    cutoff = argparse.ArgumentParser(add_help=False)
+    cutoff = _Parser(add_help=False)
     cutoff.add_argument("--before", help="prune rows whose timestamp is before this ISO 8601 time")
     cutoff.add_argument("--older-than", help="prune rows older than this (30d, 12h, 2w)")
     cutoff.add_argument("--no-rbac", action="store_true",

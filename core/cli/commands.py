@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import errors, export, journal, operations, registry
-from core.cli.args import UsageError, cutoff_of, read_ids
+from core.cli.args import UsageError, request_of
 from core.db import Database
 from core.drain import DrainProgress, drain, estimate
 from core.preview import preview
-from core.repository.pruner import Pruner, SweepRequest, sweep
+from core.repository.pruner import SweepRequest
 from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -31,13 +32,6 @@ def open_csv(path: str) -> TextIO:
         return open(path, "w", newline="")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise UsageError(f"--csv {path}: {exc.strerror or exc}") from None
-
-
-def request_of(args: argparse.Namespace, settings: Settings, pruner: Pruner, *,
-               limit: int | None, ids: Sequence[str] | None = None) -> SweepRequest:
-    """The one sweep request of this command line."""
-    return sweep(pruner, before=cutoff_of(args), limit=limit, ids=ids,
-                 cascade_rbac=not args.no_rbac, settings=settings.prune)
 
 
 # ------------------------------------------------------------------------------ output helpers
@@ -115,8 +109,7 @@ def _prune_doc(r: Any) -> dict[str, Any]:
 async def cmd_prune(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     assert db is not None
     pruner = registry.get(args.entity)
-    ids = read_ids(args.ids_from) if args.ids_from else None
-    req = request_of(args, settings, pruner, limit=args.limit, ids=ids)
+    req = request_of(args, settings, pruner, limit=args.limit)
     operator = args.operator or settings.operator
     out = open_csv(args.csv) if args.csv else None  # an unwritable path fails before any delete
     try:
@@ -165,7 +158,10 @@ async def cmd_drain(args: argparse.Namespace, settings: Settings, db: Database |
             f"{req.before.isoformat()} in batches of {req.limit:,}.", args.yes)
     stop = threading.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)  # Ctrl-C: finish this batch, then stop
+    try:  # Ctrl-C: finish this batch, then stop (only the main thread can take signals)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    except (RuntimeError, ValueError):
+        pass
     bar = _ProgressBar(sys.stderr.isatty() and not args.json)
     try:
         result = await drain(
@@ -175,7 +171,8 @@ async def cmd_drain(args: argparse.Namespace, settings: Settings, db: Database |
             settings=settings.prune)
     finally:
         bar.close()
-        loop.remove_signal_handler(signal.SIGINT)
+        with contextlib.suppress(RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
     text = (f"drain {result.drain_id}: deleted {result.count:,} {pruner.name} in "
             f"{result.batches} batches ({fmt_counts(result.deleted)}); stopped: {result.stopped}")
     emit(args, result.to_dict(), text)

@@ -62,7 +62,7 @@ def _is_root() -> bool:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:

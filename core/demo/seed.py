@@ -140,10 +140,12 @@ async def is_seeded(engine: AsyncEngine) -> bool:
         exists = (await conn.execute(sa.text("SELECT to_regclass('public.sessions')"))).scalar()
         if exists is None:
             return False
-        return (await conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM sessions)"))).scalar()
+        return bool((await conn.execute(
+            sa.text("SELECT EXISTS (SELECT 1 FROM sessions)"))).scalar())
 
 
-async def seed(engine: AsyncEngine, sessions: int = 20_000, *, seed_value: float = 0.42) -> dict:
+async def seed(engine: AsyncEngine, sessions: int = 20_000, *,
+               seed_value: float = 0.42) -> dict[str, int]:
     """Create the schema and add `sessions` sessions (and everything around them)."""
     if isinstance(sessions, bool) or not isinstance(sessions, int) or not (
         MIN_SESSIONS <= sessions <= MAX_SESSIONS

@@ -34,7 +34,7 @@ def inline_constants(cond: ColumnElement[bool]) -> ColumnElement[bool]:
             return element.render_literal_execute()
         return None
 
-    return replacement_traverse(cond, {}, inline)  # type: ignore[no-any-return]
+    return replacement_traverse(cond, {}, inline)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ class Pruner:
             raise errors.DefinitionError(
                 f"pruner {self.name}: {self.table.name}.{self.timestamp} is not a timestamp column"
             )
-        for dep in (*self.children, *self.blockers):
+        deps: tuple[Child | Blocker, ...] = (*self.children, *self.blockers)
+        for dep in deps:
             if dep.table is self.table:
                 raise errors.DefinitionError(f"pruner {self.name}: a table cannot be its own child")
 

@@ -23,12 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.reference_schema import association_scopes_entities as rbac
 from core.repository.base import single_key
-from core.repository.pruner.declaration import RBAC_TABLE, Blocker, Child, Pruner
+from core.repository.pruner.declaration import Blocker, Child, Pruner
 from core.repository.pruner.request import SweepRequest
 from core.settings import PruneSettings
-
-rbac = RBAC_TABLE
 
 
 @dataclass(frozen=True)

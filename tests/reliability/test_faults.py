@@ -34,7 +34,7 @@ from core import PruneSettings, errors, execute_pruner, registry, sweep
 from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.drain import drain
-from tests.reliability_helpers import (
+from tests.reliability.helpers import (
     REFERENCE_TABLES,
     assert_clean_failure,
     assert_operator_message,

@@ -30,7 +30,7 @@ from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.drain import drain
 from core.settings import default_operator
-from tests.reliability_helpers import (
+from tests.reliability.helpers import (
     TRUNCATE_REFERENCE,
     assert_clean_failure,
     assert_operator_message,

@@ -37,7 +37,7 @@ from core.preview import preview
 from core.reference_schema import audit_logs, sessions
 from tests.factories import add_logs, add_session, count, days_ago
 
-APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "console" / "app.py"
 NO_SECRETS = {"console": {}}  # non-empty, so a developer's own secrets.toml is never read
 CONSOLE_PASSWORD = "correct horse battery staple"
 

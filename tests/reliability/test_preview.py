@@ -39,7 +39,7 @@ from core.reference_schema import (
     vfolder_permissions,
     vfolders,
 )
-from tests.reliability_helpers import TRUNCATE_REFERENCE, operations_module, size, table_counts
+from tests.reliability.helpers import TRUNCATE_REFERENCE, operations_module, size, table_counts
 
 preview_mod = pytest.importorskip("core.preview")
 

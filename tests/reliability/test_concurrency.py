@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.reliability_helpers import (
+from tests.reliability.helpers import (
     ids_of,
     mutator,
     operations_module,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_example() -> str:

@@ -1,4 +1,5 @@
-"""The `pruner` CLI, run as a real subprocess against the test database."""
+"""The `pruner` CLI against the test database: in-process (`cli`), and as a real process where a
+terminal or the installed script is the point."""
 
 from __future__ import annotations
 
@@ -12,19 +13,16 @@ from pathlib import Path
 import pytest
 
 from core.reference_schema import audit_logs, sessions
+from tests.clirun import cli
 from tests.factories import add_logs, add_session, count
 
 pytestmark = pytest.mark.timeout(300)
 
 
-def pruner(url: str, *args: str, stdin: str | None = None, tty: bool = False,
-           ) -> subprocess.CompletedProcess[str]:
+def on_a_terminal(url: str, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    """`python -m core …` with stdin on a pseudo-terminal: the CLI sees an operator and asks."""
     env = {**os.environ, "PRUNER_DATABASE_URL": url, "PRUNER_OPERATOR": "cli-test"}
     cmd = [sys.executable, "-m", "core", *args]
-    if not tty:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, input=stdin,
-                              timeout=120)
-    # stdin on a pseudo-terminal: the CLI sees an operator and asks for confirmation
     master, slave = os.openpty()
     try:
         proc = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE,
@@ -40,11 +38,11 @@ def pruner(url: str, *args: str, stdin: str | None = None, tty: bool = False,
 async def test_list_and_preview_json(db, database_url):
     await add_session(db, age_days=40)
     await add_session(db, age_days=20, routed=True)
-    r = pruner(database_url, "list", "--json")
+    r = await cli(database_url, "list", "--json")
     assert r.returncode == 0
     assert [p["name"] for p in json.loads(r.stdout)["pruners"]] == [
         "audit_logs", "sessions", "vfolders"]
-    r = pruner(database_url, "preview", "sessions", "--older-than", "10d", "--json")
+    r = await cli(database_url, "preview", "sessions", "--older-than", "10d", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert {"candidates", "blocked", "oldest", "newest", "histogram", "cascade",
@@ -58,7 +56,7 @@ async def test_list_and_preview_json(db, database_url):
 async def test_prune_json_csv_history_and_export(db, database_url, tmp_path):
     ids = [str(await add_session(db, age_days=30 + i)) for i in range(3)]
     out = tmp_path / "ids.csv"
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d", "--limit", "2",
+    r = await cli(database_url, "prune", "sessions", "--older-than", "7d", "--limit", "2",
                "--yes", "--json", "--csv", str(out), "--reason", "cleanup")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -69,16 +67,16 @@ async def test_prune_json_csv_history_and_export(db, database_url, tmp_path):
     assert {row["run_id"] for row in rows} == {str(doc["run_id"])}
     assert await count(db, sessions) == 1
 
-    r = pruner(database_url, "history", "--json")
+    r = await cli(database_url, "history", "--json")
     (run,) = json.loads(r.stdout)["runs"]
     assert (run["operator"], run["reason"], run["count"]) == ("cli-test", "cleanup", 2)
-    r = pruner(database_url, "export", str(doc["run_id"]))
+    r = await cli(database_url, "export", str(doc["run_id"]))
     assert [row["id"] for row in csv.DictReader(r.stdout.splitlines())] == doc["ids"]
 
 
 async def test_dry_run_changes_nothing(db, database_url):
     await add_session(db, age_days=30)
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d", "--dry-run", "--json")
+    r = await cli(database_url, "prune", "sessions", "--older-than", "7d", "--dry-run", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["dry_run"] and doc["count"] == 1
@@ -90,26 +88,26 @@ async def test_ids_from_a_file_or_an_exported_csv(db, database_url, tmp_path):
     young = str(await add_session(db, age_days=1))
     ids = tmp_path / "ids.txt"
     ids.write_text(f"{old}\n{young}\n\n")
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d", "--ids-from",
+    r = await cli(database_url, "prune", "sessions", "--older-than", "7d", "--ids-from",
                str(ids), "--yes", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["ids"] == [old] and doc["skipped"] == [young]
     exported = tmp_path / "exported.csv"
     exported.write_text(f"run_id,entity,id,pruned_at\n1,sessions,{young},x\n")
-    r = pruner(database_url, "prune", "sessions", "--older-than", "1h", "--ids-from",
+    r = await cli(database_url, "prune", "sessions", "--older-than", "1h", "--ids-from",
                str(exported), "--yes", "--json")
     assert json.loads(r.stdout)["ids"] == [young]
 
 
 async def test_confirmation_on_a_terminal(db, database_url):
     await add_session(db, age_days=30)
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d", tty=True,
-               stdin="vfolders\n")
+    r = on_a_terminal(database_url, "prune", "sessions", "--older-than", "7d",
+                        stdin="vfolders\n")
     assert r.returncode == 1 and "not confirmed" in r.stderr
     assert await count(db, sessions) == 1
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d", tty=True,
-               stdin="sessions\n")
+    r = on_a_terminal(database_url, "prune", "sessions", "--older-than", "7d",
+                        stdin="sessions\n")
     assert r.returncode == 0, r.stderr
     assert "About to delete 1 of 1 sessions" in r.stderr
     assert await count(db, sessions) == 0
@@ -117,7 +115,7 @@ async def test_confirmation_on_a_terminal(db, database_url):
 
 async def test_no_terminal_and_no_yes_refuses(db, database_url):
     await add_session(db, age_days=30)
-    r = pruner(database_url, "prune", "sessions", "--older-than", "7d")
+    r = await cli(database_url, "prune", "sessions", "--older-than", "7d")
     assert r.returncode == 2 and "without --yes" in r.stderr
     assert await count(db, sessions) == 1
 
@@ -125,7 +123,7 @@ async def test_no_terminal_and_no_yes_refuses(db, database_url):
 async def test_drain_json(db, database_url, tmp_path):
     await add_logs(db, [10 + i for i in range(25)])
     out = tmp_path / "drain.csv"
-    r = pruner(database_url, "drain", "audit_logs", "--older-than", "1d", "--batch-size", "10",
+    r = await cli(database_url, "drain", "audit_logs", "--older-than", "1d", "--batch-size", "10",
                "--yes", "--json", "--csv", str(out))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -150,7 +148,7 @@ async def test_drain_json(db, database_url, tmp_path):
 ])
 async def test_bad_usage_is_one_line_and_exit_2(db, database_url, args, message):
     await add_session(db, age_days=30)
-    r = pruner(database_url, *args)
+    r = await cli(database_url, *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
@@ -158,7 +156,7 @@ async def test_bad_usage_is_one_line_and_exit_2(db, database_url, args, message)
 
 
 async def test_a_failed_prune_exits_1(db, database_url, pg_cluster):
-    r = pruner(database_url.replace(pg_cluster.password, "wrong"), "prune", "sessions",
+    r = await cli(database_url.replace(pg_cluster.password, "wrong"), "prune", "sessions",
                "--older-than", "1d", "--yes")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "password" in r.stderr and pg_cluster.password not in r.stderr

@@ -57,7 +57,7 @@ def engine_for(url: str, *, app: str = "pruner-test", server_settings: dict[str,
 
 
 # ------------------------------------------------------------------------------ the CLI
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*argv: str, url: str | None, stdin: str = "") -> subprocess.CompletedProcess[str]:
