@@ -22,6 +22,7 @@ from core import errors, export
 from core.db import Database, transaction
 from core.operations import check_operator, check_reason, prune
 from core.repository.pruner import SweepRequest
+from core.repository.pruner.planner import current_plan
 from core.repository.pruner.statements import candidates
 from core.settings import PruneSettings
 
@@ -68,8 +69,10 @@ class DrainResult:
 
 async def estimate(db: Database, req: SweepRequest) -> int:
     """How many rows qualify right now, whatever the limit (counted in SQL, no locks)."""
-    q = sa.select(sa.func.count()).select_from(candidates(req, limited=False).subquery())
     async with transaction(db, f"counting {req.pruner.name} candidates") as conn:
+        plan = await current_plan(conn, req.pruner)
+        q = sa.select(sa.func.count()).select_from(
+            candidates(plan, req, limited=False).subquery())
         return int((await conn.execute(q)).scalar_one())
 
 

@@ -21,19 +21,21 @@ from core.db import Database
 from core.repository.pruner import PruneResult
 
 IDS_HEADER = ("run_id", "entity", "id", "pruned_at")
-ARCHIVE_HEADER = ("run_id", "entity", "id", "row")
+ARCHIVE_HEADER = ("run_id", "entity", "table", "kind", "row")
 
 IdRow = tuple[Any, str, Any, datetime]  # run_id, entity, id, pruned_at
 
 
 def write_ids_csv(out: TextIO | IO[str], rows: Iterable[IdRow], header: bool = True) -> int:
-    """Write `run_id,entity,id,pruned_at` rows; returns how many ids were written."""
+    """Write `run_id,entity,id,pruned_at` rows; returns how many ids were written. A composite
+    key's id is a JSON array of its parts."""
     writer = csv.writer(out, lineterminator="\n")
     if header:
         writer.writerow(IDS_HEADER)
     n = 0
     for run_id, entity, id_, pruned_at in rows:
-        writer.writerow(["" if run_id is None else run_id, entity, str(id_),
+        writer.writerow(["" if run_id is None else run_id, entity,
+                         id_ if isinstance(id_, str) else journal.id_text(id_),
                          pruned_at.isoformat()])
         n += 1
     return n
@@ -74,19 +76,18 @@ async def drain_csv(db: Database, run_ids: Iterable[int]) -> str:
     return ids_csv(rows)
 
 
-def write_archive_csv(out: TextIO, run: journal.Run,
-                      rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+def write_archive_csv(out: TextIO, run: journal.Run, rows: Iterable[journal.ArchivedRow]) -> int:
     """Archived rows as CSV, each row's columns as one JSON document; returns how many."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ARCHIVE_HEADER)
     n = 0
-    for entity_id, row in rows:
-        writer.writerow([run.id, run.entity, entity_id, json.dumps(row, sort_keys=True)])
+    for r in rows:
+        writer.writerow([run.id, run.entity, r.table, r.kind, json.dumps(r.row, sort_keys=True)])
         n += 1
     return n
 
 
-def archive_csv(run: journal.Run, rows: Iterable[tuple[str, dict[str, Any]]]) -> str:
+def archive_csv(run: journal.Run, rows: Iterable[journal.ArchivedRow]) -> str:
     buf = io.StringIO()
     write_archive_csv(buf, run, rows)
     return buf.getvalue()

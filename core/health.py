@@ -19,7 +19,9 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
 from core.db import Database, transaction
-from core.repository.pruner import SweepRequest
+from core.repository.pruner import Pruner, SweepRequest
+from core.repository.pruner.plan import Plan
+from core.repository.pruner.planner import current_plan
 from core.repository.pruner.statements import candidates
 
 
@@ -110,11 +112,19 @@ def _scans(node: dict[str, Any]) -> Iterator[str]:
         yield from _scans(sub)
 
 
+async def plan_of(db: Database, pruner: Pruner) -> Plan:
+    """The pruner's plan on this database (declaration reconciled with the live catalog).
+    Raises DefinitionError when they do not fit, SchemaMissing when a table is missing."""
+    async with transaction(db, f"reading the catalog for {pruner.name}") as conn:
+        return await current_plan(conn, pruner)
+
+
 async def candidate_plan(db: Database, req: SweepRequest) -> CandidatePlan:
     """The plan of the request's candidate query (EXPLAIN without ANALYZE: nothing runs)."""
     pruner = req.pruner
-    stmt = _Explain(candidates(req))
-    rows = await _fetch(db, stmt, None, f"explaining the {pruner.name} candidate query")
+    async with transaction(db, f"explaining the {pruner.name} candidate query") as conn:
+        plan = await current_plan(conn, pruner)
+        rows = list((await conn.execute(_Explain(candidates(plan, req)))).all())
     raw = rows[0][0]
     doc = json.loads(raw) if isinstance(raw, str) else raw
     root = doc[0]["Plan"]

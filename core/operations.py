@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core import errors, journal
 from core.db import Database, transaction
 from core.repository.pruner import ArchiveTarget, PruneResult, SweepRequest, execute
+from core.repository.pruner.statements import local_settings
 from core.settings import PruneSettings, default_operator
 
 MAX_REASON = 2_000
@@ -96,6 +97,8 @@ async def prune(db: Database, req: SweepRequest, *, archive: bool = False,
     await journal_ready(db)
     try:
         async with transaction(db, f"prune of {req.pruner.name}") as conn:
+            # the timeouts cover the whole transaction, COMMIT included (deferred checks)
+            await conn.execute(local_settings(settings or PruneSettings()))
             run_id = await journal.reserve_run_id(conn)
             result = await execute(conn, req, settings=settings,
                                    archive=ArchiveTarget(journal.archive, run_id) if archive
@@ -103,7 +106,8 @@ async def prune(db: Database, req: SweepRequest, *, archive: bool = False,
             result = replace(result, run_id=run_id, pruned_at=datetime.now(UTC))
             await journal.record(conn, rec, run_id=run_id, status="succeeded",
                                  count=result.count, deleted=result.deleted, ids=result.ids,
-                                 finished_at=result.pruned_at)
+                                 finished_at=result.pruned_at, updated=result.updated,
+                                 busy=result.busy)
     except errors.InvalidArgument:
         raise  # nothing ran: bad input is not a failed run
     except errors.PrunerError as exc:
@@ -123,5 +127,6 @@ async def rehearse(db: Database, req: SweepRequest, *, operator: str | None = No
     rec = _record(req, "rehearsal", operator, reason)
     async with transaction(db, "recording the rehearsal") as conn:
         run_id = await journal.record(conn, rec, status="rehearsed", count=result.count,
-                                      deleted=result.deleted)
+                                      deleted=result.deleted, updated=result.updated,
+                                      busy=result.busy)
     return replace(result, run_id=run_id)

@@ -63,7 +63,7 @@ class PruneSettings:
     per-transaction `lock_timeout` / `statement_timeout` in milliseconds."""
 
     max_limit: int = 100_000
-    lock_timeout_ms: int = 5_000
+    lock_timeout_ms: int = 20
     statement_timeout_ms: int = 300_000
 
 

@@ -114,18 +114,31 @@ def show_metrics(pv: Preview, pruner: Pruner) -> None:
         f"**{table}** {n:,}" for table, n in pv.cascade.items()))
 
 
+def age_days(as_of: datetime, t: Any) -> float | None:
+    """Days between a boundary value and the preview; None for ±infinity and naive values."""
+    if not isinstance(t, datetime) or t.tzinfo is None:
+        return None
+    return (as_of - t).total_seconds() / 86400
+
+
+def row_key(pruner: Pruner, row: dict[str, Any]) -> Any:
+    """A sample row's key: the value, or a tuple for a composite key."""
+    values = tuple(row[c.name] for c in pruner.key)
+    return values[0] if len(values) == 1 else values
+
+
 def candidates_frame(pv: Preview, pruner: Pruner) -> pd.DataFrame:
     """The oldest candidates for display: id, timestamp and age first; ids as text."""
     frame = pd.DataFrame(pv.sample)
     if frame.empty:
         return frame
-    key, ts = pruner.key.name, pruner.timestamp
-    frame.insert(0, "age (days)", [(pv.as_of - t).total_seconds() / 86400 for t in frame[ts]])
+    keys, ts = [c.name for c in pruner.key], pruner.timestamp
+    frame.insert(0, "age (days)", [age_days(pv.as_of, t) for t in frame[ts]])
     for col in frame.columns:
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str)
                                         else str(v))
-    first = [key, ts, "age (days)"]
+    first = [*keys, ts, "age (days)"]
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
@@ -133,7 +146,7 @@ def candidates_table(pv: Preview, pruner: Pruner) -> list[Any]:
     """The table of oldest candidates; returns the ids of the selected rows."""
     st.markdown(f"**Oldest {len(pv.sample):,} candidates** — select rows to prune just those.")
     return selectable_table(
-        candidates_frame(pv, pruner), [row[pruner.key.name] for row in pv.sample],
+        candidates_frame(pv, pruner), [row_key(pruner, row) for row in pv.sample],
         Keys.CANDIDATES_TABLE, height=300,
         column_config={"age (days)": st.column_config.NumberColumn(format="%.1f")})
 

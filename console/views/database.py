@@ -10,7 +10,7 @@ import streamlit as st
 from console import actions, context
 from console.context import ConsoleContext
 from console.widgets import cutoff_picker, entity_picker, fmt_bytes, fmt_ts, limit_picker
-from core import health, journal, registry
+from core import errors, health, journal, registry
 from core.db import redact
 
 SPACE_NOTE = (
@@ -19,15 +19,21 @@ SPACE_NOTE = (
     "until `VACUUM FULL` (takes an exclusive lock) or `pg_repack` rewrites the table.")
 
 
-def pruned_tables() -> list[str]:
-    names = [t for p in registry.all_pruners() for t in p.tables]
+async def pruned_tables(db: Any) -> list[str]:
+    names = []
+    for p in registry.all_pruners():
+        try:
+            names += (await health.plan_of(db, p)).tables()
+        except errors.PrunerError:
+            names.append(p.table.name)  # the plan's own error shows on the Candidates page
     names += [f"{t.schema}.{t.name}" for t in journal.metadata.sorted_tables]
     return list(dict.fromkeys(names))
 
 
 def overview(ctx: ConsoleContext) -> None:
     async def read(db: Any) -> tuple[str, list[health.TableStats], list[health.MissingIndex]]:
-        return (await health.server_version(db), await health.table_stats(db, pruned_tables()),
+        return (await health.server_version(db),
+                await health.table_stats(db, await pruned_tables(db)),
                 await health.missing_fk_indexes(db))
 
     found = ctx.fetch(read, "reading database health")

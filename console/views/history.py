@@ -78,9 +78,9 @@ def archived_rows(ctx: ConsoleContext, run: journal.Run) -> None:
         return
     csv = export.archive_csv(run, rows)  # read once: shown and served as CSV
     st.markdown(f"**{len(rows):,} archived rows** (the full rows as they were deleted)")
-    st.dataframe(pd.DataFrame({"id": [i for i, _ in rows],
-                               "row": [json.dumps(r, sort_keys=True, default=str)
-                                       for _, r in rows]}),
+    st.dataframe(pd.DataFrame({"table": [r.table for r in rows], "kind": [r.kind for r in rows],
+                               "row": [json.dumps(r.row, sort_keys=True, default=str)
+                                       for r in rows]}),
                  hide_index=True, height=220, key="history.archive")
     st.download_button("Download archive CSV", data=csv, mime="text/csv", on_click="ignore",
                        file_name=f"archive-{run.entity}-run{run.id}.csv",

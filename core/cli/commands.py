@@ -79,8 +79,8 @@ class _ProgressBar:
 async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     pruners = registry.all_pruners()
     doc = {"pruners": [{"name": p.name, "table": p.table.name, "timestamp": p.timestamp,
-                        "tables": p.tables, "rbac_entity_type": p.rbac_entity_type,
-                        "description": p.description} for p in pruners]}
+                        "key": [c.name for c in p.key], "description": p.description}
+                       for p in pruners]}
     emit(args, doc, "\n".join(f"{p.name:<14} {p.description}" for p in pruners))
     return EXIT_OK
 
@@ -95,7 +95,8 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings, db: Database
             f"oldest {pv.oldest}, newest {pv.newest}",
             f"a prune with --limit {pv.limit:,} deletes: {fmt_counts(pv.cascade)}"]
     text += [f"  blocked: {reason}: {n:,}" for reason, n in pv.blocked_by.items() if n]
-    text += [f"  {row[pruner.key.name]}  {row[pruner.timestamp]}" for row in pv.sample]
+    text += [f"  {', '.join(str(row[c.name]) for c in pruner.key)}  {row[pruner.timestamp]}"
+             for row in pv.sample]
     emit(args, pv.to_dict(), "\n".join(text))
     return EXIT_OK
 

@@ -606,7 +606,9 @@ async def test_history_lists_and_exports_runs(db: AsyncEngine, console_env: Any)
     at.run()
     no_exceptions(at)
     assert list(frame(at, ["id"])["id"]) == [str(i) for i in ids[:2]]
-    assert len(frame(at, ["id", "row"])) == 2
+    archived = frame(at, ["table", "kind", "row"])  # every deleted row of every table
+    assert list(archived["table"]).count("sessions") == 2
+    assert list(archived["table"]).count("kernels") == 4
     assert [b.label for b in at.download_button] == ["Download ids CSV", "Download archive CSV"]
 
     at.selectbox(key=Keys.HISTORY_STATUS).set_value("failed").run()

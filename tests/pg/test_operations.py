@@ -159,12 +159,18 @@ async def test_archive_keeps_full_rows_and_exports_them(db):
     r = await operations.prune(db, sweep(VFOLDERS, before=now(), limit=10),
                                archive=True, operator="e")
     rows = await journal.archived_rows(db, r.run_id)
-    assert [(i, row["name"], row["status"]) for i, row in rows] == [
-        (str(vid), f"vf-{vid.hex[:6]}", "delete-complete")]
+    # every deleted row of every table, with all its columns
+    assert sorted((a.table, a.kind) for a in rows) == [
+        ("association_scopes_entities", "deleted"), ("vfolder_permissions", "deleted"),
+        ("vfolders", "deleted")]
+    (folder,) = [a.row for a in rows if a.table == "vfolders"]
+    assert (folder["id"], folder["name"], folder["status"]) == (
+        str(vid), f"vf-{vid.hex[:6]}", "delete-complete")
     buf = io.StringIO()
-    assert await export.export_archive(db, r.run_id, buf) == 1
-    (line,) = list(csv.DictReader(io.StringIO(buf.getvalue())))
-    assert line["id"] == str(vid) and '"status": "delete-complete"' in line["row"]
+    assert await export.export_archive(db, r.run_id, buf) == 3
+    lines = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    (line,) = [x for x in lines if x["table"] == "vfolders"]
+    assert str(vid) in line["row"] and '"status": "delete-complete"' in line["row"]
 
 
 async def test_csv_of_a_result_and_of_a_journaled_run_agree(db):

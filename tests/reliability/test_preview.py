@@ -214,7 +214,7 @@ async def preview_then_prune(engine: AsyncEngine, entity: str, world: dict[str, 
     assert pv.candidates == len(cands) and pv.blocked == n_blocked
     assert sum(pv.blocked_by.values()) >= pv.blocked
     assert sum(b.count for b in pv.histogram) == pv.candidates
-    key = pruner.key.name
+    key = pruner.key[0].name
     assert [str(r[key]) for r in pv.sample] == cands[:effective]
     assert pv.would_delete == min(effective, len(cands))
     event(f"limit cuts the candidates: {0 < effective < len(cands)}")

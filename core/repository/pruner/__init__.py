@@ -1,17 +1,20 @@
 """Pruner: the bulk sweep of rows that reached a terminal state.
 
-    declaration   Pruner, Child, Blocker: what may be pruned, checked when declared
+    declaration   Pruner, Child, Blocker, Link, SetNull: what may be pruned, checked when declared
+    catalog       what PostgreSQL says about the tables around it (pg_catalog)
+    plan          the declaration reconciled with the catalog; planner keeps plans per engine
     request       SweepRequest / sweep(): one validated call (before, limit, ids, cascade_rbac)
-    statements    the SQL (candidates, the prune statement, the preview's cascade counts)
-    executor      execute(): one request, one transaction, one statement
+    statements    the SQL that reads (conditions, candidates, lock, the walk, preview counts)
+    deletes       the SQL that writes (delete, classify, late links)
+    executor      execute(): one request, one transaction
     result        PruneResult
 """
 
-from core.repository.pruner.declaration import Blocker, Child, Pruner
+from core.repository.pruner.declaration import Blocker, Child, Link, Pruner, SetNull
 from core.repository.pruner.executor import execute, execute_pruner
 from core.repository.pruner.request import SweepRequest, sweep
 from core.repository.pruner.result import PruneResult
 from core.repository.pruner.statements import ArchiveTarget
 
-__all__ = ["ArchiveTarget", "Blocker", "Child", "PruneResult", "Pruner", "SweepRequest",
-           "execute", "execute_pruner", "sweep"]
+__all__ = ["ArchiveTarget", "Blocker", "Child", "Link", "PruneResult", "Pruner", "SetNull",
+           "SweepRequest", "execute", "execute_pruner", "sweep"]

@@ -1,8 +1,14 @@
-"""The declaration of a prunable entity: `Pruner`, its `Child` tables and its `Blocker`s.
+"""The declaration of a prunable entity: `Pruner` and what it says about the tables around it.
 
-A declaration is checked when it is made (names, key, timestamp type, columns) and is immutable
-afterwards: a caller can bound a sweep by `before` and `limit`, never widen which rows count as
-terminal. Declared constants are rendered as SQL literals (see `inline_constants`).
+    Child      a table whose rows reference the parent through ONE foreign key and go with it
+    Blocker    rows that keep a parent out of the candidates (with a reason)
+    Link       rows that name a pruned row by a text id without a foreign key (RBAC rows)
+    SetNull    an ON DELETE SET NULL / SET DEFAULT reference the prune may let PostgreSQL apply
+
+A declaration is checked when it is made (names, columns, timestamp type) and against the live
+catalog when a plan is built (`core.repository.pruner.plan`). It is immutable: a caller bounds a
+sweep by `before` and `limit`, never widens which rows count as terminal. Declared constants
+are rendered as SQL literals (see `inline_constants`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from core import errors
-from core.reference_schema import association_scopes_entities as RBAC_TABLE
-from core.repository.base import as_table, column_names, single_key
+from core.repository.base import as_table, column_names
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -37,53 +42,123 @@ def inline_constants(cond: ColumnElement[bool]) -> ColumnElement[bool]:
     return replacement_traverse(cond, {}, inline)
 
 
+def _condition(where: ColumnElement[bool] | None, what: str) -> ColumnElement[bool] | None:
+    if where is None:
+        return None
+    if not isinstance(where, ColumnElement):
+        raise errors.DefinitionError(f"{what}: where must be a SQL condition")
+    return inline_constants(where)
+
+
+@dataclass(frozen=True)
+class Link:
+    """Rows of `table` that name a deleted row without a foreign key: `id_column` holds the
+    row's key (as text, or in the key's own type) and, when given, `type_column = type_value`
+    says which kind of row it is. They go with every deleted row of `of` (default: the pruned
+    table; any table of the plan, e.g. a child's RBAC rows), counted, with their own cascade.
+    An association table with two directions is two Links. `rbac` links are skipped by a sweep
+    with `cascade_rbac=False`."""
+
+    table: sa.Table
+    id_column: str
+    type_column: str | None = None
+    type_value: str | None = None
+    rbac: bool = True
+    of: str | None = None  # the name of the table whose rows it names (None: the pruned one)
+
+    def __init__(self, table: sa.Table | type, id_column: str, type_column: str | None = None,
+                 type_value: str | None = None, *, rbac: bool = True,
+                 of: sa.Table | type | None = None) -> None:
+        t = as_table(table)
+        object.__setattr__(self, "of", None if of is None else as_table(of).name)
+        object.__setattr__(self, "table", t)
+        object.__setattr__(self, "id_column", column_names(t, id_column, "Link")[0])
+        if (type_column is None) != (type_value is None):
+            raise errors.DefinitionError(
+                f"Link on {t.name}: give both type_column and type_value, or neither")
+        if type_column is not None:
+            column_names(t, type_column, "Link")
+        object.__setattr__(self, "type_column", type_column)
+        object.__setattr__(self, "type_value", type_value)
+        object.__setattr__(self, "rbac", rbac)
+
+    @property
+    def label(self) -> str:
+        kind = f"{self.type_column}={self.type_value!r}, " if self.type_column else ""
+        return f"{self.table.name}({kind}{self.id_column})"
+
+
 @dataclass(frozen=True)
 class Child:
-    """A table whose rows reference the parent and are deleted before it (and counted).
-
-    `on` names the referencing column(s); a row is a child when any of them points at a pruned
-    parent. `rbac_entity_type` makes the child's own RBAC rows go too."""
+    """A table whose rows reference the parent through ONE foreign key (`on`: its column, or its
+    columns in order for a composite key) and are deleted with it, counted — needed where the
+    FK does not cascade (NO ACTION, RESTRICT). Two foreign keys of one table are two Childs.
+    `where` narrows which referencing rows are children (a polymorphic reference); with it, a
+    referencing row outside `where` blocks the parent."""
 
     table: sa.Table
     on: tuple[str, ...]
-    rbac_entity_type: str | None = None
+    where: ColumnElement[bool] | None = None
 
     def __init__(self, table: sa.Table | type, on: str | Sequence[str],
-                 rbac_entity_type: str | None = None) -> None:
+                 where: ColumnElement[bool] | None = None) -> None:
         t = as_table(table)
         object.__setattr__(self, "table", t)
         object.__setattr__(self, "on", column_names(t, on, "Child"))
-        object.__setattr__(self, "rbac_entity_type", rbac_entity_type)
-        if rbac_entity_type is not None:
-            single_key(t)
+        object.__setattr__(self, "where", _condition(where, f"Child {t.name}"))
+
+    @property
+    def label(self) -> str:
+        return f"Child({self.table.name}, on=({', '.join(self.on)}))"
 
 
 @dataclass(frozen=True)
 class Blocker:
-    """A table whose rows keep the parent out of the candidates (an ON DELETE RESTRICT child, a
-    child that is still alive). `where` narrows which rows block; None means any row."""
+    """Rows of `table` that keep a parent out of the candidates, with a `reason` an operator can
+    read. `on` names the column(s) that reference the parent's key; `where` narrows which rows
+    block. With `on=None`, `where` alone decides and may refer to the parent's table (a
+    correlated condition, e.g. a JSON column that names the parent)."""
 
     table: sa.Table
-    on: str
+    on: tuple[str, ...] | None
     where: ColumnElement[bool] | None = None
     reason: str = ""
 
-    def __init__(self, table: sa.Table | type, on: str, where: ColumnElement[bool] | None = None,
-                 reason: str = "") -> None:
+    def __init__(self, table: sa.Table | type, on: str | Sequence[str] | None,
+                 where: ColumnElement[bool] | None = None, reason: str = "") -> None:
         t = as_table(table)
         object.__setattr__(self, "table", t)
-        object.__setattr__(self, "on", column_names(t, on, "Blocker")[0])
-        object.__setattr__(self, "where", None if where is None else inline_constants(where))
+        object.__setattr__(self, "on", None if on is None else column_names(t, on, "Blocker"))
+        if on is None and where is None:
+            raise errors.DefinitionError(f"Blocker on {t.name}: give `on`, `where`, or both")
+        object.__setattr__(self, "where", _condition(where, f"Blocker {t.name}"))
         object.__setattr__(self, "reason", reason or f"has rows in {t.name}")
 
 
 @dataclass(frozen=True)
-class Pruner:
-    """One prunable entity: its table, the hard-coded terminal condition, the timestamp column
-    that `before` bounds, the children deleted with it, its blockers and its RBAC entity type.
+class SetNull:
+    """Lets a prune apply an ON DELETE SET NULL (or SET DEFAULT) reference of `table(on)`: the
+    rows are updated explicitly, counted and archived. Undeclared, such a reference blocks the
+    parent instead (a live row would be changed)."""
 
-    Raises `DefinitionError` when declared wrongly (bad name, composite key, a timestamp column
-    that is not a timestamp, a table that is its own child)."""
+    table: sa.Table
+    on: tuple[str, ...]
+
+    def __init__(self, table: sa.Table | type, on: str | Sequence[str]) -> None:
+        t = as_table(table)
+        object.__setattr__(self, "table", t)
+        object.__setattr__(self, "on", column_names(t, on, "SetNull"))
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """One prunable entity: its table, the hard-coded terminal condition, the column `before`
+    bounds (timestamptz, timestamp or date), and what the declaration says about the tables
+    around it. `timezone` is the zone a `timestamp without time zone` column holds (default:
+    the database session's TimeZone).
+
+    Raises `DefinitionError` when declared wrongly (bad name, a timestamp column that is not a
+    date/time, a table that is its own child, …); a plan checks the rest against the catalog."""
 
     name: str
     table: sa.Table
@@ -91,7 +166,9 @@ class Pruner:
     timestamp: str
     children: tuple[Child, ...] = ()
     blockers: tuple[Blocker, ...] = ()
-    rbac_entity_type: str | None = None
+    links: tuple[Link, ...] = ()
+    set_null: tuple[SetNull, ...] = ()
+    timezone: str | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -100,9 +177,8 @@ class Pruner:
                 f"pruner name {self.name!r} must be lowercase letters, digits and _"
             )
         object.__setattr__(self, "table", as_table(self.table))
-        object.__setattr__(self, "children", tuple(self.children))
-        object.__setattr__(self, "blockers", tuple(self.blockers))
-        single_key(self.table)
+        for name in ("children", "blockers", "links", "set_null"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         if not isinstance(self.terminal, ColumnElement):
             raise errors.DefinitionError(
                 f"pruner {self.name}: terminal must be a SQL condition (use sa.true() for "
@@ -110,18 +186,24 @@ class Pruner:
             )
         object.__setattr__(self, "terminal", inline_constants(self.terminal))
         ts = self.table.c.get(self.timestamp)
-        if ts is None or not isinstance(ts.type, sa.DateTime):
+        if ts is None or not isinstance(ts.type, sa.DateTime | sa.Date):
             raise errors.DefinitionError(
-                f"pruner {self.name}: {self.table.name}.{self.timestamp} is not a timestamp column"
+                f"pruner {self.name}: {self.table.name}.{self.timestamp} is not a timestamp or "
+                "date column"
             )
-        deps: tuple[Child | Blocker, ...] = (*self.children, *self.blockers)
-        for dep in deps:
-            if dep.table is self.table:
-                raise errors.DefinitionError(f"pruner {self.name}: a table cannot be its own child")
+        for child in self.children:
+            if child.table is self.table:
+                raise errors.DefinitionError(
+                    f"pruner {self.name}: a table cannot be its own child (a self-referencing "
+                    "foreign key is read from the catalog)")
+        if not self.table.primary_key.columns:
+            raise errors.DefinitionError(
+                f"pruner {self.name}: declare the primary key of {self.table.name}")
 
     @property
-    def key(self) -> sa.Column[Any]:
-        return single_key(self.table)
+    def key(self) -> tuple[sa.Column[Any], ...]:
+        """The declared primary key columns, in order (checked against the catalog by plans)."""
+        return tuple(self.table.primary_key.columns)
 
     @property
     def ts(self) -> sa.Column[Any]:
@@ -129,12 +211,4 @@ class Pruner:
 
     @property
     def has_rbac(self) -> bool:
-        return bool(self.rbac_entity_type or any(c.rbac_entity_type for c in self.children))
-
-    @property
-    def tables(self) -> list[str]:
-        """Tables a prune deletes from, in the order it reports them."""
-        names = [c.table.name for c in self.children]
-        if self.has_rbac:
-            names.append(RBAC_TABLE.name)
-        return [self.table.name, *names]
+        return any(link.rbac for link in self.links)

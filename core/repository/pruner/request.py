@@ -7,6 +7,7 @@ drain batch is asked to do, built once at each entry point and passed down uncha
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -100,22 +101,49 @@ def check_flag(value: Any, name: str) -> bool:
 
 # ------------------------------------------------------------------------------ ids
 def coerce_ids(pruner: Pruner, ids: Iterable[Any]) -> list[Any]:
-    """Operator-supplied ids as values of the key's type, order kept, repeats dropped."""
+    """Operator-supplied ids as values of the key's type, order kept, repeats dropped. With a
+    composite key each id is a sequence of one value per key column (or its JSON array text,
+    as the CSV export writes it), and comes back as a tuple."""
     if isinstance(ids, str | bytes):
         raise errors.InvalidArgument("ids must be a list of ids, not one string")
     if not isinstance(ids, Iterable):
         raise errors.InvalidArgument(f"ids must be a list of ids, got {type(ids).__name__}")
-    key_type = pruner.key.type
-    ptype = key_type.python_type if _has_python_type(key_type) else str
-    bits = _int_bits(key_type)
+    cols = pruner.key
     out: dict[Any, None] = {}
     for raw in ids:
-        value = _coerce_one(raw, ptype, pruner.name)
-        if bits and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-            raise errors.InvalidArgument(
-                f"{raw!r} is not a valid {pruner.name} id (out of range for {bits}-bit keys)")
-        out[value] = None
+        if len(cols) == 1:
+            out[_coerce_column(raw, cols[0], pruner.name)] = None
+            continue
+        parts = _parts(raw, len(cols), pruner.name)
+        out[tuple(_coerce_column(v, c, pruner.name) for v, c in zip(parts, cols,
+                                                                  strict=True))] = None
     return list(out)
+
+
+def _parts(raw: Any, n: int, entity: str) -> list[Any]:
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+    if isinstance(value, list | tuple) and len(value) == n:
+        return list(value)
+    shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
+    raise errors.InvalidArgument(
+        f"{shown} is not a valid {entity} id: the key has {n} columns, give a list of {n} "
+        "values (e.g. a JSON array)")
+
+
+def _coerce_column(raw: Any, col: sa.Column[Any], entity: str) -> Any:
+    key_type = col.type
+    ptype = key_type.python_type if _has_python_type(key_type) else str
+    value = _coerce_one(raw, ptype, entity)
+    bits = _int_bits(key_type)
+    if bits and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise errors.InvalidArgument(
+            f"{raw!r} is not a valid {entity} id (out of range for {bits}-bit keys)")
+    return value
 
 
 def _int_bits(t: sa.types.TypeEngine[Any]) -> int:
@@ -151,6 +179,13 @@ def _coerce_one(raw: Any, ptype: type, entity: str) -> Any:
         elif ptype is str:
             if isinstance(raw, str) and raw != "" and "\x00" not in raw:
                 return raw
+        elif ptype is datetime:
+            if isinstance(raw, datetime) and raw.tzinfo is not None:
+                return raw
+            if isinstance(raw, str):
+                parsed = datetime.fromisoformat(raw.strip())
+                if parsed.tzinfo is not None:
+                    return parsed
         elif isinstance(raw, ptype):
             return raw
     except (ValueError, AttributeError):

@@ -1,214 +1,336 @@
-"""The SQL of a sweep, built with SQLAlchemy Core from a `SweepRequest`; nothing here executes.
+"""The SQL of a sweep, built with SQLAlchemy Core from a plan and a request; nothing executes here.
 
-    WITH cand AS (SELECT pk, ts FROM t WHERE <terminal> AND ts < :before AND NOT <blocked>
-                  ORDER BY ts, pk LIMIT :limit FOR UPDATE OF t SKIP LOCKED),
-         del_child_0 AS (DELETE FROM child WHERE fk = ANY(array(SELECT id FROM cand)) …),
-         del_rbac AS (DELETE FROM association_scopes_entities WHERE <both directions>),
-         del_parent AS (DELETE FROM t WHERE pk = ANY(array(SELECT id FROM cand)) RETURNING …)
-    SELECT array_agg(ids ORDER BY ts, pk), counts…
+A prune is three statements in one transaction (see `executor`):
 
-The prune statement and the preview's cascade counts come from one walk over the declaration
-(`_walk`): the same predicates, once as DELETEs and once as COUNTs. Ids never travel as one bind
-parameter each (asyncpg caps a statement at 32,767): selected ids are bound as one array.
+    lock     candidates: terminal, older than the cutoff, not blocked, oldest first, LIMIT,
+             FOR UPDATE SKIP LOCKED; their keys come back as one text value per key column
+    delete   every step of the plan (children, the cascade tree, linked rows, SET NULL
+             updates, the parent), each a data-modifying CTE matching its parent step's rows;
+             counts per step, the parent's keys oldest first, delete-time guard flags and,
+             when archiving, every deleted row as JSON
+    late     linked rows (RBAC) of the pruned keys that were committed while the prune ran
+
+`classify` is the careful variant of `lock` used when a row a prune must delete is held by
+someone else: it locks every row of the tree with SKIP LOCKED and names the busy parents. The
+preview's per-table counts come from the same walk (`counts`), as SELECTs. Ids never travel as
+one bind parameter each: key sets are bound as one array (asyncpg caps a statement at 32,767).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.reference_schema import association_scopes_entities as rbac
-from core.repository.base import single_key
-from core.repository.pruner.declaration import Blocker, Child, Pruner
+from core.repository.pruner.plan import Block, Nullify, Plan, Step
 from core.repository.pruner.request import SweepRequest
 from core.settings import PruneSettings
+
+TEXT_TYPES = ("text", "character varying")
 
 
 @dataclass(frozen=True)
 class ArchiveTarget:
-    """Where a prune copies the full rows it deletes, in the same statement: `table` has the
-    columns run_id (bigint), entity_id (text) and row (jsonb); `run_id` is the run they go with."""
+    """Where a prune copies every row it deletes or sets NULL, in the same statement: `table`
+    has the columns run_id (bigint), tbl (text), kind (text), row (jsonb); `run_id` is the
+    run they belong to."""
 
     table: sa.Table
     run_id: int
 
 
-# ------------------------------------------------------------------------------ predicates
-def references(child: Child, keys: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Rows of `child` pointing at any of `keys` (an array expression) through any FK column.
-
-    `= ANY(array)` plans as one bitmap index scan per column, visiting each heap page once;
-    `IN (SELECT …)` would be a semi-join per table, and an OR of two IN lists a full scan."""
-    return sa.or_(*(child.table.c[c] == sa.any_(keys) for c in child.on))
-
-
-def blocks(blocker: Blocker, key: ColumnElement[Any]) -> ColumnElement[bool]:
-    """EXISTS a row of the blocker table that keeps the parent `key`."""
-    cond = blocker.table.c[blocker.on] == key
-    if blocker.where is not None:
-        cond = sa.and_(cond, blocker.where)
-    return sa.exists().where(cond)
-
-
-def not_blocked(p: Pruner) -> list[ColumnElement[bool]]:
-    """One NOT EXISTS per blocker, to be ANDed: PostgreSQL turns each into an anti-join on the
-    blocker's FK index. NOT (a OR b) would become a hashed subplan that reads every blocker
-    table whole on every call, however small the prune."""
-    return [sa.not_(blocks(b, p.key)) for b in p.blockers]
+# ------------------------------------------------------------------------------ conditions
+def cutoff(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
+    """`timestamp < before` in the boundary column's own terms. A naive column is read as local
+    time in the plan's zone (default: the session's TimeZone); a date qualifies when it is before
+    the cutoff's date there. NULL never qualifies; -infinity always, +infinity never."""
+    ts = plan.pruner.ts
+    before = sa.bindparam("before", req.before, type_=sa.DateTime(timezone=True))
+    if plan.boundary == "timestamptz":
+        return ts < before
+    local: ColumnElement[Any] = (sa.cast(before, sa.DateTime()) if plan.zone is None else
+                                 sa.func.timezone(sa.literal(plan.zone), before))
+    if plan.boundary == "timestamp":
+        return ts < local
+    return ts < sa.cast(local, sa.Date)
 
 
-def cutoff_param(req: SweepRequest) -> sa.BindParameter[Any]:
-    p, before = req.pruner, req.before
-    if not getattr(p.ts.type, "timezone", False):
-        before = before.astimezone(UTC).replace(tzinfo=None)  # a naive column holds UTC
-    return sa.bindparam("before", before, type_=p.ts.type)
-
-
-def aged(req: SweepRequest) -> ColumnElement[bool]:
-    """Terminal and older than the cutoff (NULL timestamps never compare true), and one of the
-    request's ids when it names some."""
-    p = req.pruner
-    cond = sa.and_(p.terminal, p.ts < cutoff_param(req))
+def aged(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
+    """Terminal and older than the cutoff, and one of the request's ids when it names some."""
+    cond = sa.and_(plan.pruner.terminal, cutoff(plan, req))
     if req.ids is not None:
-        ids = sa.bindparam("ids", list(req.ids), type_=ARRAY(p.key.type))
-        cond = sa.and_(cond, p.key == sa.any_(ids))
+        cond = sa.and_(cond, key_in(plan, [tuple(i) if isinstance(i, tuple) else (i,)
+                                           for i in req.ids]))
     return cond
 
 
-def candidates(req: SweepRequest, *, limited: bool = True) -> sa.Select[Any]:
-    """Oldest-first candidates (`id`, `ts`): terminal, older than `before`, not blocked."""
-    p = req.pruner
-    q = (sa.select(p.key.label("id"), p.ts.label("ts"))
-         .where(aged(req), *not_blocked(p)).order_by(p.ts, p.key))
+def key_in(plan: Plan, ids: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+    cols = plan.pruner.key
+    arrays = [sa.bindparam(f"ids_{i}", [k[i] for k in ids], type_=ARRAY(c.type))
+              for i, c in enumerate(cols)]
+    if len(cols) == 1:
+        return cols[0] == sa.any_(arrays[0])
+    pairs = sa.select(*(sa.func.unnest(a) for a in arrays))
+    return sa.tuple_(*cols).in_(pairs)
+
+
+def _chain(plan: Plan, step: Step) -> list[Step]:
+    chain = [step]
+    while chain[-1].parent is not None:
+        chain.append(plan.steps[chain[-1].parent])
+    return chain[::-1]  # root first
+
+
+def _match(child: sa.FromClause, cols: Sequence[str], parent: sa.FromClause,
+           ref: Sequence[str]) -> ColumnElement[bool]:
+    return sa.and_(*(child.c[c] == parent.c[r] for c, r in zip(cols, ref, strict=True)))
+
+
+def blocking(plan: Plan, block: Block) -> ColumnElement[bool]:
+    """EXISTS a row that keeps the pruned row (correlated to the pruned table)."""
+    b = block.table.alias(f"blk_{block.table.name}")
+    conds: list[ColumnElement[bool]] = []
+    if block.where is not None:
+        conds.append(retarget(block.where, block.table, b))
+    if block.columns is None:
+        return sa.exists().where(*(conds or [sa.true()]))
+    if block.step == 0:
+        conds.append(_match(b, block.columns, plan.pruner.table, block.ref_columns))
+        return sa.exists().select_from(b).where(*conds)
+    # a row referencing a row of a deeper step: join down the chain from the pruned row
+    chain = _chain(plan, plan.steps[block.step])[1:]
+    aliases = [s.table.alias(f"blk_s{s.index}") for s in chain]
+    join: sa.FromClause = aliases[0]
+    for parent, (s, a) in zip(aliases, zip(chain[1:], aliases[1:], strict=True), strict=False):
+        join = join.join(a, _match(a, s.columns, parent, s.ref_columns))
+    join = join.join(b, _match(b, block.columns, aliases[-1], block.ref_columns))
+    first = chain[0]
+    conds.append(_match(aliases[0], first.columns, plan.pruner.table, first.ref_columns))
+    if first.where is not None:
+        conds.append(retarget(first.where, first.table, aliases[0]))
+    return sa.exists().select_from(join).where(*conds)
+
+
+def retarget(cond: ColumnElement[bool], table: sa.Table, alias: sa.FromClause,
+              ) -> ColumnElement[bool]:
+    from sqlalchemy.sql.util import ClauseAdapter
+
+    adapted: ColumnElement[bool] = ClauseAdapter(alias, include_fn=lambda c: getattr(
+        c, "table", None) is table).traverse(cond)
+    return adapted
+
+
+def not_blocked(plan: Plan, req: SweepRequest) -> list[ColumnElement[bool]]:
+    """One NOT EXISTS per reason, to be ANDed: PostgreSQL makes each an anti-join on the
+    referencing table's FK index. NOT (a OR b) would become a hashed subplan that reads every
+    referencing table whole on every call, however small the prune."""
+    conds = [sa.not_(blocking(plan, b)) for b in plan.blocks]
+    if plan.family is not None:
+        conds.append(sa.not_(family_blocked(plan, req)))
+    return conds
+
+
+def family_blocked(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
+    """The pruned row has a descendant (through the self-referencing FK) that is not itself
+    terminal, old enough and unblocked: walk up from every such row to its ancestors."""
+    fk = plan.family
+    assert fk is not None
+    t = plan.pruner.table
+    key = plan.pruner.key
+    x = t.alias("fam_x")
+    young = sa.select(*(x.c[c] for c in fk.columns)).where(
+        *(x.c[c].is_not(None) for c in fk.columns),
+        sa.not_(retarget(sa.and_(plan.pruner.terminal, cutoff(plan, req)), t, x)))
+    up = young.cte("fam_up", recursive=True)
+    y = t.alias("fam_y")
+    up = up.union(sa.select(*(y.c[c] for c in fk.columns)).join(
+        up, sa.and_(*(y.c[r] == up.c[c] for c, r in zip(fk.columns, fk.ref_columns,
+                                                           strict=True))))
+        .where(*(y.c[c].is_not(None) for c in fk.columns)))
+    return sa.tuple_(*(t.c[r] for r in fk.ref_columns)).in_(
+        sa.select(*(up.c[c] for c in fk.columns))) if len(key) > 1 else \
+        t.c[fk.ref_columns[0]].in_(sa.select(up.c[fk.columns[0]]))
+
+
+def candidates(plan: Plan, req: SweepRequest, *, limited: bool = True,
+               after: tuple[Any, ...] | None = None) -> sa.Select[Any]:
+    """Oldest-first candidates: key columns (as k0, k1, …) and `ts`. `after` is a keyset
+    position (ts, *key): only rows past it."""
+    p = plan.pruner
+    keys = p.key
+    q = sa.select(*(c.label(f"k{i}") for i, c in enumerate(keys)), p.ts.label("ts")).where(
+        aged(plan, req), *not_blocked(plan, req))
+    if after is not None:
+        pos = [sa.bindparam("after_ts", after[0], type_=p.ts.type)] + [
+            sa.bindparam(f"after_k{i}", v, type_=c.type)
+            for i, (c, v) in enumerate(zip(keys, after[1:], strict=True))]
+        q = q.where(sa.tuple_(p.ts, *keys) > sa.tuple_(*pos))
+    q = q.order_by(p.ts, *keys)
     return q.limit(sa.bindparam("limit", req.limit, type_=sa.Integer)) if limited else q
 
 
-def rbac_match(p: Pruner, keys_text: ColumnElement[Any] | None,
-               child_keys_text: dict[str, ColumnElement[Any]]) -> ColumnElement[bool] | None:
-    """RBAC rows of the pruned parents and children, where they are the entity or the scope.
+# ------------------------------------------------------------------------------ lock
+def lock_statement(plan: Plan, req: SweepRequest, after: tuple[Any, ...] | None = None,
+                   ) -> sa.Select[Any]:
+    """The candidates, locked (SKIP LOCKED): one row with how many (`n`), each key column's
+    values as one text array literal oldest first (`k0`, …), and the last (ts, key) taken
+    (`last_ts`, `last_k0`, …: a drain's keyset position)."""
+    p = plan.pruner
+    cand = (candidates(plan, req, after=after).with_for_update(of=p.table, skip_locked=True)
+            .subquery("cand"))
+    order = [cand.c.ts, *(cand.c[f"k{i}"] for i in range(len(p.key)))]
+    newest = [o.desc() for o in order]
+    cols: list[ColumnElement[Any]] = [sa.func.count().label("n")]
+    for i in range(len(p.key)):
+        cols.append(sa.cast(sa.func.array_agg(aggregate_order_by(cand.c[f"k{i}"], *order)),
+                            sa.Text).label(f"k{i}"))
+    for name, col in (("last_ts", cand.c.ts),
+                      *((f"last_k{i}", cand.c[f"k{i}"]) for i in range(len(p.key)))):
+        cols.append(sa.func.array_agg(aggregate_order_by(col, *newest))[1].label(name))
+    return sa.select(*cols).select_from(cand)
 
-    `keys_text` / values of `child_keys_text` are text[] expressions of the pruned ids, compared
-    as text because that is how the association table stores them."""
-    pairs = []
-    if keys_text is not None and p.rbac_entity_type:
-        pairs.append((p.rbac_entity_type, keys_text))
-    pairs.extend(child_keys_text.items())
-    arms: list[ColumnElement[bool]] = []
-    for etype, ids in pairs:
-        arms.append(sa.and_(rbac.c.entity_type == etype, rbac.c.entity_id == sa.any_(ids)))
-        arms.append(sa.and_(rbac.c.scope_type == etype, rbac.c.scope_id == sa.any_(ids)))
-    return sa.or_(*arms) if arms else None
 
+def bound_keys(plan: Plan, texts: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The locked keys, bound back as typed arrays (one per key column).
 
-def id_array(col: ColumnElement[Any], source: sa.FromClause) -> ColumnElement[Any]:
-    return sa.func.array(sa.select(col).select_from(source).scalar_subquery())
-
-
-def text_ids_once(col: ColumnElement[Any], source: sa.FromClause, name: str,
-                  ) -> ColumnElement[Any]:
-    """The ids as one text[], built once in a CTE: the RBAC delete uses it twice (entity and
-    scope), and at a million ids casting and collecting them twice is a second of work."""
-    ids = sa.select(sa.func.array(sa.select(sa.cast(col, sa.Text)).select_from(source)
-                                  .scalar_subquery()).label("a")).cte(name)
-    return sa.cast(sa.select(ids.c.a).scalar_subquery(), ARRAY(sa.Text))
+    Each is wrapped as `array(SELECT unnest(CAST(:text AS type[])))`: the planner then does not
+    know its length and plans index probes, as for the arrays of the deleted rows further down
+    the walk. A plain cast of a bound literal would be folded into a constant of known length,
+    and on a table without statistics that has made the planner pick a sequential scan that
+    compares every row with every key (minutes at 200,000 ids)."""
+    return [sa.func.array(sa.select(sa.func.unnest(
+        sa.cast(sa.bindparam(f"roots_{i}", t, type_=sa.Text), ARRAY(c.type))))
+        .scalar_subquery())
+        for i, (c, t) in enumerate(zip(plan.pruner.key, texts, strict=True))]
 
 
 # ------------------------------------------------------------------------------ the walk
-# One step of the walk: (table, which rows, key to hand on or None, a name) -> (how many rows,
-# the handed-on keys as (column, source) or None).
-Act = Callable[[sa.Table, ColumnElement[bool], "sa.Column[Any] | None", str],
-               tuple[ColumnElement[Any], "tuple[ColumnElement[Any], sa.FromClause] | None"]]
+@dataclass
+class Rows:
+    """A step's rows as a source of the columns its dependents match against: a CTE or
+    subquery (`source`, its columns renamed by `names` where they differ), or the bound key
+    arrays of the locked parents (`arrays`, one per key column)."""
+
+    source: sa.FromClause | None
+    arrays: list[ColumnElement[Any]] | None = None
+    names: dict[str, str] | None = None
+
+    def col(self, name: str) -> ColumnElement[Any]:
+        assert self.source is not None
+        return self.source.c[(self.names or {}).get(name, name)]
+
+    def column_array(self, col: str, plan: Plan, step: Step) -> ColumnElement[Any]:
+        if self.arrays is not None and col in step.key:
+            return self.arrays[step.key.index(col)]
+        return sa.func.array(sa.select(self.col(col)).scalar_subquery())
+
+    def rows(self, cols: Sequence[str]) -> sa.Select[Any]:
+        if self.arrays is not None:
+            return sa.select(*(sa.func.unnest(a) for a in self.arrays))
+        return sa.select(*(self.col(c) for c in cols))
 
 
-def _deleting(table: sa.Table, where: ColumnElement[bool], key: sa.Column[Any] | None,
-              name: str) -> tuple[ColumnElement[Any], tuple[ColumnElement[Any], sa.FromClause]
-                                  | None]:
-    ret = key.label("k") if key is not None else sa.literal(1).label("k")
-    d = sa.delete(table).where(where).returning(ret).cte(f"del_{name}")
-    n = sa.select(sa.func.count()).select_from(d).scalar_subquery()
-    return n, ((d.c.k, d) if key is not None else None)
+def matches(plan: Plan, step: Step, parent: Rows, table: sa.FromClause | None = None,
+            ) -> ColumnElement[bool]:
+    """Rows of `step` (of `table`, default the step's) that belong to the parent's rows."""
+    t = table if table is not None else step.table
+    pstep = plan.steps[step.parent or 0]
+    if step.kind == "link":
+        ids = parent.column_array(step.ref_columns[0], plan, pstep)
+        col = step.columns[0]
+        if step.facts.column_type(col).startswith(TEXT_TYPES):
+            ids = sa.cast(ids, ARRAY(sa.Text))
+        cond = t.c[col] == sa.any_(ids)
+    elif len(step.columns) == 1:
+        cond = t.c[step.columns[0]] == sa.any_(
+            parent.column_array(step.ref_columns[0], plan, pstep))
+    else:
+        cond = sa.tuple_(*(t.c[c] for c in step.columns)).in_(parent.rows(step.ref_columns))
+    if step.where is not None:
+        cond = sa.and_(cond, step.where if table is None else
+                       retarget(step.where, step.table, t))
+    return cond
 
 
-def _counting(table: sa.Table, where: ColumnElement[bool], key: sa.Column[Any] | None,
-              name: str) -> tuple[ColumnElement[Any], tuple[ColumnElement[Any], sa.FromClause]
-                                  | None]:
-    n = sa.select(sa.func.count()).select_from(table).where(where).scalar_subquery()
-    if key is None:
-        return n, None
-    sq = sa.select(key).where(where).subquery(f"keys_{name}")
-    return n, (sq.c[0], sq)
+def nullified(plan: Plan, n: Nullify, parent: Rows, table: sa.FromClause,
+              ) -> ColumnElement[bool]:
+    """Rows of a SET NULL reference (in `table`, the referencing table or an alias) that point
+    at the parent step's rows."""
+    step = plan.steps[n.step]
+    if len(n.columns) == 1:
+        return table.c[n.columns[0]] == sa.any_(
+            parent.column_array(n.ref_columns[0], plan, step))
+    return sa.tuple_(*(table.c[c] for c in n.columns)).in_(parent.rows(n.ref_columns))
 
 
-def _walk(req: SweepRequest, cand: sa.CTE, act: Act) -> dict[str, ColumnElement[Any]]:
-    """Rows per dependent table (children, then RBAC) of the candidates in `cand`."""
-    p = req.pruner
-    cand_ids = id_array(cand.c.id, cand)
-    counts: dict[str, ColumnElement[Any]] = {}
-    child_keys_text: dict[str, ColumnElement[Any]] = {}
-    for i, child in enumerate(p.children):
-        key = single_key(child.table) if child.rbac_entity_type and req.cascade_rbac else None
-        counts[child.table.name], keys = act(child.table, references(child, cand_ids), key,
-                                             f"child_{i}")
-        if keys is not None and child.rbac_entity_type:
-            child_keys_text[child.rbac_entity_type] = text_ids_once(*keys, f"txt_{i}")
-    if req.cascade_rbac:
-        match = rbac_match(p, text_ids_once(cand.c.id, cand, "txt_cand"), child_keys_text)
-        if match is not None:
-            counts[rbac.name], _ = act(rbac, match, None, "rbac")
-    return counts
+def needed(plan: Plan, step: Step) -> list[str]:
+    """Columns of a step's rows that its dependents (children, links, SET NULL) match on."""
+    cols: list[str] = list(step.key)
+    for s in plan.steps:
+        if s.parent == step.index:
+            cols += list(s.ref_columns)
+    for n in plan.nullify:
+        if n.step == step.index:
+            cols += list(n.ref_columns)
+    return list(dict.fromkeys(cols)) or [next(iter(step.facts.columns))]
 
 
-def prune_statement(req: SweepRequest, archive: ArchiveTarget | None = None,
-                    ) -> tuple[sa.Select[Any], list[str]]:
-    """The single statement of a prune, and the tables whose counts follow `ids` in its row
-    (and `archived` before them when archiving)."""
-    p = req.pruner
-    cand = candidates(req).with_for_update(of=p.table, skip_locked=True).cte("cand")
-    counts = _walk(req, cand, _deleting)
-    # Full rows come back only when they are archived; otherwise just what the result needs.
-    returned = p.table.c if archive is not None else (p.key, p.ts)
-    parent = (sa.delete(p.table).where(p.key == sa.any_(id_array(cand.c.id, cand)))
-              .returning(*returned).cte("del_parent"))
-    pk, ts = parent.c[p.key.name], parent.c[p.timestamp]
-    cols: list[ColumnElement[Any]] = [
-        sa.select(sa.func.array_agg(aggregate_order_by(pk, ts, pk))).select_from(parent)
-        .scalar_subquery().label("ids"),
-    ]
-    if archive is not None:
-        arch = (sa.insert(archive.table).from_select(
-            ["run_id", "entity_id", "row"],
-            sa.select(sa.literal(archive.run_id, sa.BigInteger), sa.cast(pk, sa.Text),
-                      sa.func.to_jsonb(parent.table_valued())).select_from(parent),
-        ).returning(sa.literal(1).label("k")).cte("archived"))
-        cols.append(sa.select(sa.func.count()).select_from(arch).scalar_subquery()
-                    .label("archived"))
-    cols += [c.label(f"n_{i}") for i, c in enumerate(counts.values())]
-    return sa.select(*cols), list(counts)
+# One step of a walk: (the step, its parent step's rows, the columns its dependents need) ->
+# the step's own rows.
+Act = Callable[[Step, Rows, list[str]], Rows]
 
 
-def cascade_counts(req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
-    """Per-table counts of what a prune of the first `limit` candidates deletes — the prune's own
-    walk, as SELECTs — and the table names in the order of the row's columns."""
-    p = req.pruner
-    cand = candidates(req).cte("cand").prefix_with("MATERIALIZED")
-    counts = {p.table.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery(),
-              **_walk(req, cand, _counting)}
-    return (sa.select(*(c.label(f"n_{i}") for i, c in enumerate(counts.values()))),
-            list(counts))
+def walk(plan: Plan, req: SweepRequest, root: Rows, act: Act,
+         only: set[int] | None = None) -> dict[int, Rows]:
+    """Visit every step below the root once, parents first (those in `only`, when given);
+    RBAC steps and what hangs below them are left out when the request says so."""
+    rows: dict[int, Rows] = {0: root}
+    for step in plan.steps[1:]:
+        if (step.rbac and not req.cascade_rbac) or (only is not None and step.index not in only):
+            continue
+        parent = rows.get(step.parent or 0)
+        if parent is None:
+            continue  # below a step that was left out
+        rows[step.index] = act(step, parent, needed(plan, step))
+    return rows
 
 
-def local_settings(s: PruneSettings) -> sa.Select[Any]:
+def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
+    """Per-table counts of what a prune of the first `limit` candidates deletes — the prune's
+    own walk, as SELECTs — and the table names in the order of the row's columns. A table that
+    several steps reach is counted once per row (their conditions ORed)."""
+    cand = candidates(plan, req).cte("cand").prefix_with("MATERIALIZED")
+    root = Rows(cand, None, {c: f"k{i}" for i, c in enumerate(plan.key)})
+    conds: dict[str, list[ColumnElement[bool]]] = {}
+    tables: dict[str, sa.Table] = {}
+
+    def act(step: Step, parent: Rows, cols: list[str]) -> Rows:
+        where = matches(plan, step, parent)
+        conds.setdefault(step.name, []).append(where)
+        tables[step.name] = step.table
+        cte = (sa.select(*(step.table.c[c] for c in cols)).where(where)
+               .cte(f"rows_{step.index}").prefix_with("MATERIALIZED"))
+        return Rows(cte)
+
+    walk(plan, req, root, act)
+    out = {plan.root.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
+    for name, cs in conds.items():
+        out[name] = (sa.select(sa.func.count()).select_from(tables[name])
+                     .where(sa.or_(*cs)).scalar_subquery())
+    return (sa.select(*(c.label(f"n_{i}") for i, c in enumerate(out.values()))), list(out))
+
+
+def local_settings(s: PruneSettings, lock_timeout_ms: int | None = None) -> sa.Select[Any]:
     """SET LOCAL the timeouts (bound values via set_config; they end with the transaction).
 
     JIT is switched off too: our statements are index-driven and short, and the planner's cost
     estimates for LIMITed scans behind anti-joins routinely trip the JIT threshold, which then
     spends more time compiling than the query takes."""
-    return sa.select(sa.func.set_config("lock_timeout", str(s.lock_timeout_ms), True),
+    lock = s.lock_timeout_ms if lock_timeout_ms is None else lock_timeout_ms
+    return sa.select(sa.func.set_config("lock_timeout", str(lock), True),
                      sa.func.set_config("statement_timeout", str(s.statement_timeout_ms), True),
                      sa.func.set_config("jit", "off", True))

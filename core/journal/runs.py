@@ -1,87 +1,25 @@
-"""The journal: every prune, rehearsal and drain batch, kept in tables this project owns.
+"""Runs: writing and reading the journal's record of every prune, rehearsal and drain batch.
 
 A successful prune writes its run row and ids in the same transaction as its deletes, so there is
-no prune without a record and no record of a prune that rolled back. A failure is recorded in a
-transaction of its own. Tables live in the `pruner` schema so they never collide with the user's.
+no prune without a record and no record of a prune that rolled back. A failure (or a retried
+attempt) is recorded in a transaction of its own.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import errors
 from core.db import Database, transaction
+from core.journal.tables import SCHEMA, archive, pruned_ids, runs
 from core.repository.creator import Creator, execute_creator
-
-SCHEMA = "pruner"
-metadata = sa.MetaData(schema=SCHEMA)
-
-runs = sa.Table(
-    "prune_runs", metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("entity", sa.String(63), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # prune | selected | rehearsal | drain
-    sa.Column("status", sa.String(16), nullable=False),  # succeeded | rehearsed | failed
-    sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("limit", sa.Integer, nullable=False),
-    sa.Column("cascade_rbac", sa.Boolean, nullable=False),
-    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("operator", sa.String(128), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False, server_default=""),
-    sa.Column("drain_id", sa.String(36)),  # batches of one drain share it
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.clock_timestamp()),
-    sa.Column("count", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("deleted", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
-    sa.Column("error", sa.Text),
-    sa.Index("ix_prune_runs_entity_started", "entity", "started_at"),
-)
-
-def _run_fk() -> sa.ForeignKey:
-    # Deferred: a prune writes its archive rows in the same statement as its deletes, before the
-    # run row that they belong to exists; the check happens at commit.
-    return sa.ForeignKey(runs.c.id, ondelete="CASCADE", deferrable=True, initially="DEFERRED")
-
-
-# One row per run: the ids as one text[] (cheap to write in the prune's transaction, TOASTed).
-pruned_ids = sa.Table(
-    "prune_run_ids", metadata,
-    sa.Column("run_id", sa.BigInteger, _run_fk(), primary_key=True),
-    sa.Column("ids", ARRAY(sa.Text), nullable=False),
-)
-
-archive = sa.Table(
-    "prune_archive", metadata,
-    sa.Column("run_id", sa.BigInteger, _run_fk(), primary_key=True),
-    sa.Column("entity_id", sa.Text, primary_key=True),
-    sa.Column("row", JSONB, nullable=False),
-)
-
-_SETUP_LOCK = 0x70_72_75_6E  # advisory lock key: concurrent first runs create the tables once
-
-
-async def _all_exist(conn: AsyncConnection) -> bool:
-    names = [f"{SCHEMA}.{t.name}" for t in metadata.sorted_tables]
-    found = await conn.execute(sa.select(*(sa.func.to_regclass(n) for n in names)))
-    return all(v is not None for v in found.one())
-
-
-async def ensure_journal(db: Database) -> None:
-    """Create the journal tables if missing (idempotent, safe to run concurrently)."""
-    async with transaction(db, "setting up the journal tables") as conn:
-        # Existing tables need no DDL, so a role that may only write rows can use them.
-        if await _all_exist(conn):
-            return
-        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SETUP_LOCK)))
-        await conn.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
-        await conn.run_sync(metadata.create_all, checkfirst=True)
+from core.repository.pruner.result import plain
 
 
 @dataclass(frozen=True)
@@ -101,7 +39,8 @@ class RunRecord:
 async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: int = 0,
                  deleted: dict[str, int] | None = None, ids: list[Any] | None = None,
                  error: str | None = None, run_id: int | None = None,
-                 finished_at: datetime | None = None) -> int:
+                 finished_at: datetime | None = None, updated: dict[str, int] | None = None,
+                 busy: int = 0, attempt: int = 1, restored_from: int | None = None) -> int:
     """Insert a run row (and its ids) in `conn`'s transaction; returns the run id."""
     given: dict[str, Any] = {} if run_id is None else {"id": run_id}
     if finished_at is not None:
@@ -111,11 +50,21 @@ async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: i
         "limit": rec.limit, "cascade_rbac": rec.cascade_rbac, "archived": rec.archived,
         "operator": rec.operator, "reason": rec.reason, "drain_id": rec.drain_id,
         "started_at": rec.started_at, "count": count, "deleted": deleted or {}, "error": error,
+        "updated": updated or {}, "busy": busy, "attempt": attempt,
+        "restored_from": restored_from,
     }, returning=("id",)))
     if ids:
         await execute_creator(conn, Creator(pruned_ids, {
-            "run_id": row.id, "ids": [str(i) for i in ids]}, returning=("run_id",)))
+            "run_id": row.id, "ids": [id_text(i) for i in ids]}, returning=("run_id",)))
     return int(row.id)
+
+
+def id_text(value: Any) -> str:
+    """A pruned id as the journal and the CSVs keep it: its text, or a JSON array of its parts
+    for a composite key."""
+    if isinstance(value, tuple):
+        return json.dumps([plain(v) for v in value])
+    return str(plain(value))
 
 
 async def reserve_run_id(conn: AsyncConnection) -> int:
@@ -149,6 +98,10 @@ class Run:
     count: int
     deleted: dict[str, int]
     error: str | None
+    updated: dict[str, int]
+    busy: int
+    attempt: int
+    restored_from: int | None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -164,13 +117,13 @@ async def _exists(conn: AsyncConnection) -> bool:
 
 async def history(db: Database, *, limit: int = 50, entity: str | None = None,
                   status: str | None = None, kind: str | None = None,
-                  operator: str | None = None) -> list[Run]:
+                  operator: str | None = None, drain_id: str | None = None) -> list[Run]:
     """The newest runs first, optionally filtered. An absent journal is an empty history."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise errors.InvalidArgument("history limit must be a whole number from 1 to 10,000")
     q = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
     for col, value in ((runs.c.entity, entity), (runs.c.status, status), (runs.c.kind, kind),
-                       (runs.c.operator, operator)):
+                       (runs.c.operator, operator), (runs.c.drain_id, drain_id)):
         if value:
             q = q.where(col == value)
     async with transaction(db, "reading the journal") as conn:
@@ -197,10 +150,18 @@ async def run_ids(db: Database, run_id: Any) -> list[str]:
     return list(row or [])
 
 
-async def archived_rows(db: Database, run_id: Any) -> list[tuple[str, dict[str, Any]]]:
+@dataclass(frozen=True)
+class ArchivedRow:
+    table: str  # as the catalog names it
+    kind: str  # deleted | set_null
+    row: dict[str, Any]  # deleted: every column; set_null: {"key": …, "set": old values}
+
+
+async def archived_rows(db: Database, run_id: Any) -> list[ArchivedRow]:
+    """Every row the run archived, in the order the prune wrote them."""
     run_id = _check_run_id(run_id)
-    q = (sa.select(archive.c.entity_id, archive.c.row).where(archive.c.run_id == run_id)
-         .order_by(archive.c.entity_id))
+    q = (sa.select(archive.c.tbl, archive.c.kind, archive.c.row)
+         .where(archive.c.run_id == run_id).order_by(archive.c.id))
     async with transaction(db, "reading the archive") as conn:
-        return [(r.entity_id, r.row) for r in (await conn.execute(q)).all()]
+        return [ArchivedRow(r.tbl, r.kind, r.row) for r in (await conn.execute(q)).all()]
 
