@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (PostgreSQL, Chromium, the locked .venv) and run every test: lint, the library and CLI
-# tests on a throwaway PostgreSQL cluster they start themselves, the browser tests in headless
+# tests on a throwaway PostgreSQL cluster they start themselves, the real Backend.AI schemas
+# (built once with the platform's own oneshot and cached), the browser tests in headless
 # Chromium, and the notebook. Any failure, or a step that collects no tests, fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,18 @@ pytest_step() {
 step "ruff"
 .venv/bin/ruff check .
 
+step "Backend.AI manager schemas (the platform's oneshot, cached in .pruner/cache)"
+if ! .venv/bin/python -m core.demo.backendai build; then
+  echo "test.sh: could not build the Backend.AI schemas the realschema tests need (reason above;" \
+       "it needs Python >= 3.13 - set PRUNER_PY313 - and PyPI access on the first run)" >&2
+  exit 1
+fi
+
 step "library, CLI, console (AppTest) and reliability tests"
-pytest_step -m "not browser" tests
+pytest_step -m "not browser and not realschema" tests
+
+step "real Backend.AI schemas (26.8, 26.9): load, seed, check"
+pytest_step -m realschema tests/realschema
 
 step "browser end-to-end tests (headless Chromium)"
 pytest_step -m browser tests/e2e
