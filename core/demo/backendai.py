@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from core.demo.cluster import DB_SUPERUSER, LocalCluster, find_bindir
+from core.demo.cluster import DB_SUPERUSER, ClusterError, LocalCluster, find_bindir
 
 # The releases we build: the last 26.8.x and the newest 26.9.x on PyPI (checked 2026-11-29 with
 # `pip index versions backend-ai-manager` under Python 3.13).
@@ -331,7 +331,7 @@ def _client(name: str) -> Path:
         exe = find_bindir() / name
         if exe.exists():
             return exe
-    except Exception:  # noqa: BLE001 - fall back to PATH below
+    except ClusterError:  # no server binaries: fall back to a client on PATH
         pass
     found = shutil.which(name)
     if not found:
@@ -344,7 +344,12 @@ def _throwaway_cluster() -> tuple[LocalCluster, Path]:
     base = Path(tempfile.mkdtemp(prefix="pruner-backendai-", dir="/tmp"))
     os.chmod(base, 0o755)  # the server OS user must traverse it when we run as root
     cluster = LocalCluster(base / "pg")
-    cluster.start()
+    try:
+        cluster.start()
+    except ClusterError as exc:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+        raise BackendAIError(f"could not start a throwaway PostgreSQL cluster: {exc}") from None
     return cluster, base
 
 
