@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (PostgreSQL, Chromium, the locked .venv) and run every test: lint, import contracts,
 # types, the library/CLI/console/reliability tiers on throwaway PostgreSQL clusters they start
-# themselves (one per xdist worker), the browser tests in headless Chromium, and the notebook.
+# themselves (one per xdist worker), the real Backend.AI schemas (built once with the
+# platform's own oneshot and cached), the browser tests in headless Chromium, and the notebook.
 # Any failure, or a step that collects no tests, fails the run.
 # The fast tier alone: .venv/bin/python -m pytest -n auto -m "unit or pg" tests
 set -euo pipefail
@@ -26,8 +27,18 @@ step "import contracts (import-linter)"
 step "types (mypy; strict for core)"
 .venv/bin/mypy
 
+step "Backend.AI manager schemas (the platform's oneshot, cached in .pruner/cache)"
+if ! .venv/bin/python -m core.demo.backendai build; then
+  echo "test.sh: could not build the Backend.AI schemas the realschema tests need (reason above;" \
+       "it needs Python >= 3.13 - set PRUNER_PY313 - and PyPI access on the first run)" >&2
+  exit 1
+fi
+
 step "unit, library/CLI (pg), console (AppTest) and reliability tiers"
 pytest_step -n auto -m "unit or pg or console or reliability" tests
+
+step "real Backend.AI schemas (26.8, 26.9)"
+pytest_step -n auto -m realschema tests/realschema
 
 step "browser end-to-end tests (headless Chromium)"
 pytest_step -m browser tests/e2e
