@@ -8,6 +8,7 @@ error a page shows goes through `show_error`, usually by way of `ConsoleContext.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from console.runtime import Runtime, runtime_for
 from console.settings import ConsoleSettings
 from console.state import Keys
 from core import errors
+from core.db import redact
 
 T = TypeVar("T")
 log = logging.getLogger("pruner.console")
@@ -74,8 +76,15 @@ class ConsoleContext:
         return scrub(message, self.settings)
 
 
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+
+
 def scrub(message: str, settings: ConsoleSettings | None) -> str:
-    """The message with every configured secret masked (defence in depth)."""
+    """The message with every URL in it redacted (core.db.redact) and every configured secret
+    masked: the console password, the database password however the URL carries it (also a
+    query parameter, also each piece of it around an unencoded '@'). Defence in depth: messages
+    are written not to hold secrets in the first place."""
+    message = URL_IN_TEXT.sub(lambda found: redact(found.group(0)), message)
     for secret in settings.secrets_to_hide if settings else ():
         message = message.replace(secret, "***")
     return message
