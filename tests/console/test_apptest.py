@@ -10,7 +10,6 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from streamlit.testing.v1 import AppTest
 
-from console import access, previews, runtime
-from console import settings as console_settings
 from console.actions import DrainJob, PruneRequest
 from console.settings import (
     CONFIRM_ABOVE_ENV,
@@ -30,9 +27,7 @@ from console.settings import (
     DEMO_ENV,
     PASSWORD_ENV,
     READ_ONLY_ENV,
-    USERS_FILE_ENV,
 )
-from console.throttle import Throttle
 from console.state import Keys
 from core import journal, registry, sweep
 from core.operations import prune
@@ -49,30 +44,6 @@ OIDC = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
                  "server_metadata_url": "https://example.invalid/.well-known"},
         "console": {"oidc": {"prune_emails": ["bob@example.com"],
                              "read_domains": ["example.com"]}}}
-
-
-# ------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="session")
-def console_runtimes(database_url: str) -> Iterator[None]:
-    """Close the console's loop threads and engines before the cluster goes away."""
-    yield
-    runtime.close_all()
-
-
-@pytest.fixture
-def console_env(monkeypatch: pytest.MonkeyPatch, database_url: str, console_runtimes: None,
-                tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
-    monkeypatch.setenv(DATABASE_URL_ENV, database_url)
-    monkeypatch.setenv(DEMO_ENV, "1")
-    for var in (READ_ONLY_ENV, PASSWORD_ENV, CONFIRM_ABOVE_ENV, USERS_FILE_ENV,
-                "PRUNER_MAX_LIMIT"):
-        monkeypatch.delenv(var, raising=False)
-    # never a developer's own users file; sign-in failures of one test never throttle another
-    monkeypatch.setattr(console_settings, "DEFAULT_USERS_FILE", tmp_path / "no-users.toml")
-    monkeypatch.setattr(access, "THROTTLE", Throttle())
-    previews.clear()  # the preview cache is process-wide: no test may see another's numbers
-    yield monkeypatch
-    previews.clear()
 
 
 def console(secrets: dict[str, Any] | None = None, page: str | None = None) -> AppTest:
