@@ -50,6 +50,7 @@ def sidebar(settings: ConsoleSettings, access: Access) -> None:
 
 
 def main() -> None:
+    context.configure_logging()
     try:
         settings = current_settings()
     except errors.PrunerError as exc:

@@ -90,6 +90,18 @@ def scrub(message: str, settings: ConsoleSettings | None) -> str:
     return message
 
 
+def configure_logging() -> None:
+    """Send the console's log lines (sign-ins and their failures on "pruner.console.auth",
+    unexpected errors on "pruner.console") to the server's stderr at INFO, unless the
+    deployment configured logging itself. Idempotent: app.py calls it on every run."""
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def current() -> ConsoleContext:
     ctx = st.session_state.get(Keys.CONTEXT)
     if not isinstance(ctx, ConsoleContext):

@@ -299,3 +299,19 @@ def test_case6_flags_parse_strictly(value: str) -> None:
                                        ("", False)])
 def test_case6_the_documented_flag_values(value: str, on: bool) -> None:
     assert load_settings({"PRUNER_READ_ONLY": value}, {}).read_only is on
+
+
+def test_case3_sign_in_events_reach_the_server_log_by_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a logging configuration of the deployment's own, the console adds one handler
+    (stderr, INFO) so that failures and sign-ins are in the server log; never twice."""
+    import console.context as context
+
+    root, console_log = logging.getLogger(), logging.getLogger("pruner.console")
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(console_log, "handlers", [])
+    monkeypatch.setattr(console_log, "level", logging.NOTSET)
+    context.configure_logging()
+    context.configure_logging()
+    assert len(console_log.handlers) == 1
+    assert logging.getLogger("pruner.console.auth").getEffectiveLevel() == logging.INFO
