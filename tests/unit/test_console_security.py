@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,16 @@ def test_case1_a_password_with_an_unencoded_at_is_refused() -> None:
 
 
 # ------------------------------------------------------------------------------ 2. placeholders
-def example_secrets() -> dict[str, Any]:
-    return tomllib.loads((ROOT / ".streamlit" / "secrets.example.toml").read_text())
+EXAMPLE = (ROOT / ".streamlit" / "secrets.example.toml").read_text()
+REAL_URL = "postgresql://pruner_admin:Xk2-real-pw@db.internal/backend"
+
+
+def uncomment(text: str, from_line: str, to_line: str | None = None) -> str:
+    """The example with its commented-out settings between two lines turned on."""
+    head, sep, tail = text.partition(from_line)
+    body, sep2, rest = tail.partition(to_line) if to_line else (tail, "", "")
+    body = re.sub(r"(?m)^# (\[[\w.]+\]|\w+ = .*)$", r"\1", sep + body)
+    return head + body + sep2 + rest
 
 
 def test_case2_the_environment_password_beats_the_secrets_file() -> None:
@@ -93,12 +102,20 @@ def test_case2_the_environment_password_beats_the_secrets_file() -> None:
 
 
 def test_case2_the_example_secrets_file_is_refused_as_it_is() -> None:
-    with pytest.raises(errors.InvalidArgument, match="placeholder"):
-        load_settings({}, example_secrets())
-    secrets = example_secrets()
-    secrets["database"]["url"] = "postgresql://pruner_admin:Xk2-real-pw@db.internal/backend"
+    with pytest.raises(errors.InvalidArgument, match="database URL's password is a placeholder"):
+        load_settings({}, tomllib.loads(EXAMPLE))
+    env = {"PRUNER_DATABASE_URL": REAL_URL}
+    assert load_settings(env, tomllib.loads(EXAMPLE)).sign_in == MODE_NONE
+    with_password = uncomment(EXAMPLE, "# password =", "\n")
+    assert '\npassword = "CHANGE-ME"' in with_password
     with pytest.raises(errors.InvalidArgument, match=r"\[console\] password .*placeholder"):
-        load_settings({}, secrets)
+        load_settings(env, tomllib.loads(with_password))
+    with_oidc = tomllib.loads(uncomment(EXAMPLE, "# [auth]"))
+    assert with_oidc["console"]["oidc"]["prune_groups"] == ["pruner-operators"]
+    with pytest.raises(errors.InvalidArgument, match="cookie_secret is a placeholder"):
+        load_settings(env, with_oidc)
+    with_oidc["auth"].update(cookie_secret="9" + "f1e2d3c4b5a6" * 4, client_secret="from-idp-77")
+    assert load_settings(env, with_oidc).sign_in == MODE_OIDC
 
 
 @pytest.mark.parametrize("env, secrets, refused", [
