@@ -8,7 +8,7 @@ error a page shows goes through `show_error`, usually by way of `ConsoleContext.
 from __future__ import annotations
 
 import logging
-import re
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from console.access import Access
 from console.runtime import Runtime, runtime_for
 from console.settings import ConsoleSettings
+from console.settings import scrub as scrub_secrets
 from console.state import Keys
 from core import errors
-from core.db import redact
 
 T = TypeVar("T")
 log = logging.getLogger("pruner.console")
@@ -76,18 +76,9 @@ class ConsoleContext:
         return scrub(message, self.settings)
 
 
-URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
-
-
 def scrub(message: str, settings: ConsoleSettings | None) -> str:
-    """The message with every URL in it redacted (core.db.redact) and every configured secret
-    masked: the console password, the database password however the URL carries it (also a
-    query parameter, also each piece of it around an unencoded '@'). Defence in depth: messages
-    are written not to hold secrets in the first place."""
-    message = URL_IN_TEXT.sub(lambda found: redact(found.group(0)), message)
-    for secret in settings.secrets_to_hide if settings else ():
-        message = message.replace(secret, "***")
-    return message
+    """`console.settings.scrub`: URLs redacted, configured secrets masked."""
+    return scrub_secrets(message, settings)
 
 
 def configure_logging() -> None:
@@ -115,6 +106,7 @@ def show_error(exc: BaseException, settings: ConsoleSettings | None = None) -> N
     if isinstance(exc, errors.PrunerError):
         message = str(exc)
     else:
-        log.error("unexpected console error", exc_info=exc)
+        details = "".join(traceback.format_exception(exc))
+        log.error("unexpected console error: %s", scrub(details, settings))
         message = f"Unexpected error ({type(exc).__name__}): {exc}. Details are in the server log."
     st.error(scrub(message, settings), icon=":material/error:")

@@ -26,7 +26,14 @@ from types import FrameType
 from typing import Any, TextIO
 
 from console import accounts
-from console.settings import DEMO_ENV, load_settings, table, users_file_path
+from console.settings import (
+    DEMO_ENV,
+    ConsoleSettings,
+    load_settings,
+    scrub,
+    table,
+    users_file_path,
+)
 from core.demo.cluster import ClusterError
 from core.errors import InvalidArgument, PrunerError
 from core.settings import DATABASE_URL_ENV
@@ -226,10 +233,10 @@ def users_main(argv: list[str], *, env: Mapping[str, str] | None = None,
 
 
 # ------------------------------------------------------------------------------ main
-def check_settings(env: Mapping[str, str], project_root: Path) -> None:
+def check_settings(env: Mapping[str, str], project_root: Path) -> ConsoleSettings:
     """Refuse to start on settings the console would refuse (InvalidArgument), before a
     server or a demo cluster is started."""
-    load_settings(env, read_secrets(project_root), cwd=project_root)
+    return load_settings(env, read_secrets(project_root), cwd=project_root)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parse_args(argv)
     env = dict(os.environ)
     cluster = None
+    settings = None
     _terminate_on_sigterm()
     try:
-        check_settings(env, PROJECT_ROOT)
+        settings = check_settings(env, PROJECT_ROOT)
         if not database_configured(env, PROJECT_ROOT):
             from core.db import redact
             from core.demo.seed import start_demo_cluster
@@ -259,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except InvalidArgument as exc:
-        print(f"pruner console: refusing to start: {exc}", file=sys.stderr)
+        print(f"pruner console: refusing to start: {scrub(str(exc), settings)}", file=sys.stderr)
         return 2
     except (ClusterError, PrunerError) as exc:
-        print(f"pruner console: {exc}", file=sys.stderr)
+        print(f"pruner console: {scrub(str(exc), settings)}", file=sys.stderr)
         return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1

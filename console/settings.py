@@ -14,6 +14,7 @@ Nothing here is ever rendered as is: the database URL and the passwords are secr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from urllib.parse import unquote_plus
 
 from console.accounts import Account, check_secret, is_placeholder, load_accounts
 from core import errors
+from core.db import redact
 from core.settings import DATABASE_URL_ENV, Settings, parse_count, parse_flag
 
 DEMO_ENV = "PRUNER_DEMO"
@@ -136,6 +138,21 @@ def url_secrets(url: str) -> list[str]:
         if sep and any(word in unquote_plus(key).lower() for word in _SECRET_PARAMS):
             found.append(value)
     return [s for text in found if text for s in {text, unquote_plus(text)}]
+
+
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+
+
+def scrub(message: str, settings: ConsoleSettings | None) -> str:
+    """The message with every URL in it redacted (core.db.redact) and every configured secret
+    masked: the console password, the database password however the URL carries it (also a
+    query parameter, also each piece of it around an unencoded '@'). Defence in depth: messages
+    are written not to hold secrets in the first place. Used for every error a page shows and
+    every error the console logs or prints."""
+    message = URL_IN_TEXT.sub(lambda found: redact(found.group(0)), message)
+    for secret in settings.secrets_to_hide if settings else ():
+        message = message.replace(secret, "***")
+    return message
 
 
 # ------------------------------------------------------------------------------ loading

@@ -74,6 +74,22 @@ def test_case1_scrub_redacts_any_url_in_a_message() -> None:
     assert shown == "cannot reach postgresql://u@h/db?sslpassword=*** (timeout)"
 
 
+def test_case1_an_unexpected_error_is_logged_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    from console.context import show_error
+
+    url = "postgresql://admin@db.internal/backend?password=Qp-9x7-Zz"
+    settings = load_settings({"PRUNER_DATABASE_URL": url}, {})
+    try:
+        raise RuntimeError(f"boom on {url} with Qp-9x7-Zz")
+    except RuntimeError as exc:
+        with caplog.at_level(logging.ERROR, logger="pruner.console"):
+            show_error(exc, settings)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError: boom on postgresql://admin@db.internal/backend?password=***" in logged
+    assert "Traceback" in logged and "Qp-9x7-Zz" not in logged
+    assert not any(r.exc_info for r in caplog.records), "no unscrubbed traceback either"
+
+
 def test_case1_a_password_with_an_unencoded_at_is_refused() -> None:
     with pytest.raises(errors.InvalidArgument, match="unencoded '@'") as refused:
         load_settings({"PRUNER_DATABASE_URL": "postgresql://admin:Hunter2@Tail@db/b"}, {})
