@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 
 from console.accounts import Account, check_secret, is_placeholder, load_accounts
 from core import errors
-from core.db import redact
+from core.db import SECRET_PARAMS, redact
 from core.settings import DATABASE_URL_ENV, Settings, parse_count, parse_flag
 
 DEMO_ENV = "PRUNER_DEMO"
@@ -43,10 +43,6 @@ MODE_ACCOUNTS = "accounts"  # the users file: per-operator name + password (argo
 MODE_SHARED = "shared-password"  # one password for everyone; journaled as such
 MODE_DEMO = "demo"  # the local demo, nothing configured: anyone here prunes as "demo"
 MODE_NONE = "none"  # nothing configured, not a demo: preview and history only
-
-# Query parameters that carry a secret (the same words core.db.redact masks).
-_SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
-
 
 @dataclass(frozen=True)
 class OidcPolicy:
@@ -121,7 +117,7 @@ def url_secrets(url: str) -> list[str]:
         parsed = make_url(url)
         found += [str(parsed.password or "")]
         for key, value in parsed.query.items():
-            if any(word in key.lower() for word in _SECRET_PARAMS):
+            if any(word in key.lower() for word in SECRET_PARAMS):
                 found += [value] if isinstance(value, str) else list(value)
     except Exception:  # an unparseable URL: what follows still finds its secrets
         pass
@@ -135,7 +131,7 @@ def url_secrets(url: str) -> list[str]:
             found += [password, *password.split("@")]
     for item in rest.partition("?")[2].split("&"):
         key, sep, value = item.partition("=")
-        if sep and any(word in unquote_plus(key).lower() for word in _SECRET_PARAMS):
+        if sep and any(word in unquote_plus(key).lower() for word in SECRET_PARAMS):
             found.append(value)
     return [s for text in found if text for s in {text, unquote_plus(text)}]
 

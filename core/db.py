@@ -42,7 +42,7 @@ _TAIL = re.compile(r"(?P<host>[^@/?#]*)(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?
                    re.DOTALL)
 # A query parameter whose name contains one of these holds a secret (password=, sslpassword=,
 # passfile=, token=, ...): its value is masked. Masking a harmless one costs nothing.
-_SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
+SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
 
 
 def redact(url: str) -> str:
@@ -128,7 +128,7 @@ def _redact_tail(tail: str) -> str | None:
 def _redact_param(item: str) -> str:
     key, sep, _ = item.partition("=")
     name = unquote_plus(key).lower()
-    if sep and any(word in name for word in _SECRET_PARAMS):
+    if sep and any(word in name for word in SECRET_PARAMS):
         return f"{key}=***"
     return item
 
@@ -141,7 +141,7 @@ def _secrets_sqlalchemy_reads(url: str) -> list[str]:
         return []
     found = [parsed.password] if parsed.password else []
     for key, value in parsed.query.items():
-        if any(word in key.lower() for word in _SECRET_PARAMS):
+        if any(word in key.lower() for word in SECRET_PARAMS):
             found += [value] if isinstance(value, str) else list(value)
     return [str(s) for s in found if s]
 
