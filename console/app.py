@@ -12,7 +12,7 @@ from typing import NoReturn
 import streamlit as st
 
 from console import confirm, context
-from console.access import Access, resolve_access, sign_out
+from console.access import SIGNED_IN, Access, resolve_access, sign_out
 from console.settings import ConsoleSettings, current_settings
 from console.state import Keys
 from console.widgets import keep_shared_widget_state
@@ -40,15 +40,17 @@ def sidebar(settings: ConsoleSettings, access: Access) -> None:
         assert settings.database_url
         st.caption(f"Database: `{redact(settings.database_url)}`")
         if access.operator:
-            st.caption(f"Operator: **{access.operator}**")
+            role = f" ({access.role})" if access.role and settings.sign_in in SIGNED_IN else ""
+            st.caption(f"Operator: **{access.operator}**{role}")
         if access.notice:
             st.caption(access.notice)
-        if access.operator and (settings.console_password or settings.oidc):
+        if access.operator and settings.sign_in in SIGNED_IN:
             st.button("Sign out", on_click=sign_out, args=(settings,), type="tertiary",
                       icon=":material/logout:")
 
 
 def main() -> None:
+    context.configure_logging()
     try:
         settings = current_settings()
     except errors.PrunerError as exc:

@@ -8,6 +8,7 @@ error a page shows goes through `show_error`, usually by way of `ConsoleContext.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from console.access import Access
 from console.runtime import Runtime, runtime_for
 from console.settings import ConsoleSettings
+from console.settings import scrub as scrub_secrets
 from console.state import Keys
 from core import errors
 
@@ -75,10 +77,20 @@ class ConsoleContext:
 
 
 def scrub(message: str, settings: ConsoleSettings | None) -> str:
-    """The message with every configured secret masked (defence in depth)."""
-    for secret in settings.secrets_to_hide if settings else ():
-        message = message.replace(secret, "***")
-    return message
+    """`console.settings.scrub`: URLs redacted, configured secrets masked."""
+    return scrub_secrets(message, settings)
+
+
+def configure_logging() -> None:
+    """Send the console's log lines (sign-ins and their failures on "pruner.console.auth",
+    unexpected errors on "pruner.console") to the server's stderr at INFO, unless the
+    deployment configured logging itself. Idempotent: app.py calls it on every run."""
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def current() -> ConsoleContext:
@@ -94,6 +106,7 @@ def show_error(exc: BaseException, settings: ConsoleSettings | None = None) -> N
     if isinstance(exc, errors.PrunerError):
         message = str(exc)
     else:
-        log.error("unexpected console error", exc_info=exc)
+        details = "".join(traceback.format_exception(exc))
+        log.error("unexpected console error: %s", scrub(details, settings))
         message = f"Unexpected error ({type(exc).__name__}): {exc}. Details are in the server log."
     st.error(scrub(message, settings), icon=":material/error:")

@@ -6,8 +6,9 @@ from __future__ import annotations
 class Keys:
     CONTEXT = "console.context"  # ConsoleContext of the current run (set by app.py)
     PAGE = "console.page"  # url path of the page the last run showed
-    OPERATOR = "console.operator"  # signed-in operator (password gate)
-    SIGNED_IN_WITH = "console.signed_in_with"  # fingerprint of the password used to sign in
+    OPERATOR = "console.operator"  # signed-in account or typed name (password sign-in)
+    SIGNED_IN_WITH = "console.signed_in_with"  # fingerprint of the credential it signed in with
+    SIGN_IN_LOGGED = "console.sign_in.logged"  # sign-in events of this session already logged
     SIGN_IN_NAME = "console.sign_in.name"
     SIGN_IN_PASSWORD = "console.sign_in.password"
     SIGN_IN_ERROR = "console.sign_in.error"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeAlias
+from urllib.parse import unquote_plus
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
@@ -34,12 +36,114 @@ def database_url(url: str | None = None) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+HIDDEN = "(hidden)"
+_SCHEME = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<rest>.*)", re.DOTALL)
+_TAIL = re.compile(r"(?P<host>[^@/?#]*)(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?(?P<frag>#.*)?",
+                   re.DOTALL)
+# A query parameter whose name contains one of these holds a secret (password=, sslpassword=,
+# passfile=, token=, ...): its value is masked. Masking a harmless one costs nothing.
+SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
+
+
 def redact(url: str) -> str:
-    """The URL with its password hidden, for messages and pages."""
+    """`url` for pages, messages and logs: every password masked, whatever form it takes.
+
+    * `user:password@host` -> `user:***@host`. The password runs from the first `:` of the user
+      info to the last `@` before the query, so a password with an unencoded `@`, `/`, `?` or
+      `:` is masked whole (SQLAlchemy itself would end it at the first `@`);
+    * query parameters that name a secret (`?password=`, `sslpassword=`, `token=`, ...) -> `***`;
+    * a password followed by another `@` inside the query cannot be delimited: everything after
+      the user name is `(hidden)`; so is all of a string that is not a `scheme://...` URL.
+
+    Secrets that SQLAlchemy would read out of the URL never appear in the result: if one still
+    would (a parse not foreseen here), everything after the scheme is `(hidden)`.
+    """
+    found = _SCHEME.fullmatch(url.strip())
+    if found is None:
+        return HIDDEN
+    scheme, rest = found["scheme"], found["rest"]
+    shown = _redact_rest(rest)
+    if shown is None or any(_shows(shown, secret) for secret in _secrets_sqlalchemy_reads(url)):
+        shown = HIDDEN
+    return f"{scheme}://{shown}"
+
+
+def _shows(shown: str, secret: str) -> bool:
+    """Whether `secret` is visible in `shown`: as a whole component, or (4+ characters, where a
+    match is no coincidence) inside one."""
+    tokens = re.split(r"[/:@?&=#,\[\]]", shown)
+    return secret in tokens or (len(secret) >= 4 and any(secret in t for t in tokens))
+
+
+def _redact_rest(rest: str) -> str | None:
+    """Everything after `scheme://`, redacted; None when no part of it can be shown safely."""
+    user, has_password, tail = _split_user_info(rest)
+    if has_password and "@" in tail:
+        tail_shown: str | None = HIDDEN  # `u:p@h?x@host`: where does the password end?
+    else:
+        tail_shown = _redact_tail(tail)
+    if tail_shown is None:
+        return None
+    if user is None:
+        return tail_shown
+    return f"{user}{':***' if has_password else ''}@{tail_shown}"
+
+
+def _split_user_info(rest: str) -> tuple[str | None, bool, str]:
+    """(user name or None, whether a password follows it, what comes after the user info).
+
+    Follows SQLAlchemy's reading of a URL (a user name never contains `:` or `/`; a password
+    starts at the user name's `:` and needs an `@` after it), but lets the password run to the
+    last `@` before the query rather than the first one.
+    """
+    if "@" not in rest:
+        return None, False, rest
+    slash = rest.find("/")
+    slash = len(rest) if slash < 0 else slash
+    colon = rest.find(":", 0, slash)
+    if colon >= 0 and "@" in rest[colon:]:
+        first = rest.index("@", colon)
+        query = rest.find("?", first)
+        last = rest.rfind("@", first, len(rest) if query < 0 else query)
+        return rest[:colon], True, rest[last + 1:]
+    at = rest.rfind("@", 0, slash)
+    if at >= 0:
+        return rest[:at], False, rest[at + 1:]
+    return None, False, rest  # the '@' is in the path or the query
+
+
+def _redact_tail(tail: str) -> str | None:
+    """host[:port][,host2...][/database][?query][#fragment] with secret parameters masked."""
+    parts = _TAIL.fullmatch(tail)
+    if parts is None:
+        return None
+    shown = parts["host"] + (parts["path"] or "")
+    if parts["query"] is not None:
+        shown += "?" + "&".join(_redact_param(item) for item in parts["query"].split("&"))
+    if parts["frag"]:
+        shown += "#***"
+    return shown
+
+
+def _redact_param(item: str) -> str:
+    key, sep, _ = item.partition("=")
+    name = unquote_plus(key).lower()
+    if sep and any(word in name for word in SECRET_PARAMS):
+        return f"{key}=***"
+    return item
+
+
+def _secrets_sqlalchemy_reads(url: str) -> list[str]:
+    """The password and secret parameters SQLAlchemy would take from `url` (the safety net)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid url>"
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return []
+    found = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if any(word in key.lower() for word in SECRET_PARAMS):
+            found += [value] if isinstance(value, str) else list(value)
+    return [str(s) for s in found if s]
 
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:

@@ -32,12 +32,12 @@ def filters() -> dict[str, str | None]:
             "operator": operator.strip() or None}
 
 
-def runs_frame(runs: list[journal.Run]) -> pd.DataFrame:
+def runs_frame(ctx: ConsoleContext, runs: list[journal.Run]) -> pd.DataFrame:
     return pd.DataFrame([{
         "run": r.id, "started": r.started_at, "entity": r.entity, "kind": r.kind,
         "status": r.status, "rows": r.count, "all tables": sum(r.deleted.values()),
         "operator": r.operator, "reason": r.reason, "cutoff": r.cutoff, "limit": r.limit,
-        "archived": r.archived, "error": r.error or "",
+        "archived": r.archived, "error": ctx.scrub(r.error or ""),
     } for r in runs])
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     shown = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")
     st.caption(f"{shown} (at most {HISTORY_LIMIT} shown). Select one to see its ids.")
     selected = selectable_table(
-        runs_frame(runs), list(by_id), Keys.HISTORY_TABLE, selection_mode="single-row",
+        runs_frame(ctx, runs), list(by_id), Keys.HISTORY_TABLE, selection_mode="single-row",
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
                        "cutoff": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     if selected:

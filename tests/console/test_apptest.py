@@ -10,7 +10,6 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from streamlit.testing.v1 import AppTest
 
-from console import previews, runtime
 from console.actions import DrainJob, PruneRequest
 from console.settings import (
     CONFIRM_ABOVE_ENV,
@@ -40,26 +38,12 @@ from tests.factories import add_logs, add_session, count, days_ago
 APP = Path(__file__).resolve().parents[2] / "console" / "app.py"
 NO_SECRETS = {"console": {}}  # non-empty, so a developer's own secrets.toml is never read
 CONSOLE_PASSWORD = "correct horse battery staple"
-
-
-# ------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="session")
-def console_runtimes(database_url: str) -> Iterator[None]:
-    """Close the console's loop threads and engines before the cluster goes away."""
-    yield
-    runtime.close_all()
-
-
-@pytest.fixture
-def console_env(monkeypatch: pytest.MonkeyPatch, database_url: str,
-                console_runtimes: None) -> Iterator[pytest.MonkeyPatch]:
-    monkeypatch.setenv(DATABASE_URL_ENV, database_url)
-    monkeypatch.setenv(DEMO_ENV, "1")
-    for var in (READ_ONLY_ENV, PASSWORD_ENV, CONFIRM_ABOVE_ENV, "PRUNER_MAX_LIMIT"):
-        monkeypatch.delenv(var, raising=False)
-    previews.clear()  # the preview cache is process-wide: no test may see another's numbers
-    yield monkeypatch
-    previews.clear()
+OIDC = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
+                 "cookie_secret": "0f8c6d1e2b7a4f3e9d5c8b1a6e2f7d4c", "client_id": "c",
+                 "client_secret": "5d2c8e1f-client-secret",
+                 "server_metadata_url": "https://example.invalid/.well-known"},
+        "console": {"oidc": {"prune_emails": ["bob@example.com"],
+                             "read_domains": ["example.com"]}}}
 
 
 def console(secrets: dict[str, Any] | None = None, page: str | None = None) -> AppTest:
@@ -370,7 +354,7 @@ async def test_no_password_outside_demo_means_no_pruning(db: AsyncEngine,
     await seed_sessions(db, [300, 250])
     at = console()
     no_exceptions(at)
-    assert any("No console password is configured" in w.value for w in at.warning)
+    assert any("No sign-in is configured" in w.value for w in at.warning)
     assert button(at, "Prune 2 oldest").disabled is True
     force_pending(at)
     assert any("pruning is disabled" in e.value for e in at.error)
@@ -400,9 +384,9 @@ async def test_password_gate(db: AsyncEngine, console_env: Any) -> None:
     assert metric(at, "Candidates") == "2"
     open_prune_dialog(at, 1)
     confirm(at)
-    assert [r.operator for r in await journal.history(db)] == ["alice@console"]
+    assert [r.operator for r in await journal.history(db)] == ["shared-password:alice"]
 
-    at.secrets["console"] = {"password": "rotated"}
+    at.secrets["console"] = {"password": "rotated to another password"}
     at.run()
     assert at.text_input(key=Keys.SIGN_IN_PASSWORD) is not None, "a new password signs out"
     assert not at.metric
@@ -418,18 +402,15 @@ async def test_password_from_env(db: AsyncEngine, console_env: Any) -> None:
 
 async def test_oidc_sign_in(db: AsyncEngine, console_env: Any) -> None:
     console_env.delenv(DEMO_ENV)
-    auth = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
-                     "cookie_secret": "x" * 32, "client_id": "c", "client_secret": "s",
-                     "server_metadata_url": "https://example.invalid/.well-known"}}
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.secrets.update(auth)
+    at.secrets.update(OIDC)
     at.user = {"is_logged_in": False}
     at.run()
     assert [b.label for b in at.button] == ["Log in"]
     assert not at.metric
 
     await seed_sessions(db, [300])
-    at.user = {"is_logged_in": True, "email": "bob@example.com"}
+    at.user = {"is_logged_in": True, "email": "bob@example.com", "email_verified": True}
     at.run()
     no_exceptions(at)
     assert "bob@example.com" in texts(at)

@@ -17,6 +17,7 @@ import pytest
 
 from console import launcher
 from core.demo.cluster import LocalCluster
+from core.errors import InvalidArgument
 
 
 def test_streamlit_listens_on_localhost_by_default() -> None:
@@ -98,3 +99,28 @@ def test_demo_in_one_command_and_reused(demo_dir: Path) -> None:
 
     second = run_console(demo_dir)
     assert "seeded" not in second, "a second run reuses the data"
+
+
+def test_bad_settings_refuse_to_start_before_anything_runs(tmp_path: Path) -> None:
+    """A placeholder password or a read-only flag that does not parse: exit 2 with the reason,
+    no demo cluster started, no server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
+    env.update(PRUNER_DEMO_DIR=str(tmp_path / "pg"), HOME=str(tmp_path))
+    for bad, reason in ((dict(PRUNER_CONSOLE_PASSWORD="Please-ChangeMe"), "is a placeholder"),
+                        (dict(PRUNER_READ_ONLY="enabled"), "PRUNER_READ_ONLY must be one of")):
+        done = subprocess.run([sys.executable, "-m", "console", "--port", str(free_port())],
+                              cwd=launcher.PROJECT_ROOT, env={**env, **bad},
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "pruner console: refusing to start: " in done.stderr and reason in done.stderr
+        assert "Please-ChangeMe" not in done.stderr, "the value itself is never echoed"
+        assert not (tmp_path / "pg").exists(), "no demo cluster was started"
+
+
+def test_check_settings_reads_the_project_secrets(tmp_path: Path) -> None:
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[console]\nread_only = "Y"\n')
+    with pytest.raises(InvalidArgument, match=r"\[console\] read_only must be one of"):
+        launcher.check_settings({}, tmp_path)
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[console]\nread_only = true\n')
+    launcher.check_settings({}, tmp_path)

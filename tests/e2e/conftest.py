@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import socket
 import subprocess
@@ -23,6 +24,8 @@ from playwright.sync_api import Browser, Page
 
 from core.demo.cluster import LocalCluster
 from tests.e2e.harness import (
+    ACCOUNT,
+    ACCOUNT_PASSWORD,
     CHROMIUM,
     CHROMIUM_ARGS,
     CONFIRM_ABOVE,
@@ -79,14 +82,12 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, timeout: float = 90) 
     raise RuntimeError("streamlit did not become healthy")
 
 
-@pytest.fixture(scope="session")
-def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
-                ) -> Iterator[str]:
+@contextlib.contextmanager
+def _streamlit(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run console/app.py` with `env` (no inherited PRUNER_* variable); its URL."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
-    env.update(PRUNER_DATABASE_URL=e2e_database.url, PRUNER_DEMO="1",
-               PRUNER_CONFIRM_ABOVE=str(CONFIRM_ABOVE))
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("wb")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}, **env}
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "console" / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
@@ -104,6 +105,30 @@ def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[str]:
+    env = dict(PRUNER_DATABASE_URL=e2e_database.url, PRUNER_DEMO="1",
+               PRUNER_CONFIRM_ABOVE=str(CONFIRM_ABOVE))
+    with _streamlit(env, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def accounts_console(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
+                     ) -> Iterator[tuple[str, Path]]:
+    """The console with operator accounts (ACCOUNT may prune); its URL and server log."""
+    from console import accounts
+
+    base = tmp_path_factory.mktemp("accounts")
+    users = base / "users.toml"
+    accounts.write_accounts(users, {ACCOUNT: accounts.Account(
+        ACCOUNT, "prune", accounts.hash_password(ACCOUNT_PASSWORD))})
+    env = dict(PRUNER_DATABASE_URL=e2e_database.url, PRUNER_CONSOLE_USERS_FILE=str(users))
+    with _streamlit(env, base / "server.log") as url:
+        yield url, base / "server.log"
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 CONFIRM_ABOVE = 100  # low, so the browser test goes through the typed confirmation
 DATABASE = "pruner_e2e"
+ACCOUNT, ACCOUNT_PASSWORD = "e2e-operator", "e2e correct horse battery"
 
 
 @dataclass

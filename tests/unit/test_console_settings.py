@@ -11,6 +11,10 @@ from core import errors
 from tests.factories import days_ago
 
 URL = "postgresql://admin:hunter2-pw@db.internal:5432/backend"
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
+                 "cookie_secret": "0f8c6d1e2b7a4f3e9d5c8b1a6e2f7d4c", "client_id": "c",
+                 "client_secret": "5d2c8e1f-client-secret",
+                 "server_metadata_url": "https://example.invalid/.well-known"}}
 
 
 def test_environment_wins_over_secrets() -> None:
@@ -28,10 +32,11 @@ def test_read_only_only_tightens() -> None:
 
 
 def test_password_sources_and_oidc() -> None:
-    assert load_settings({}, {"console": {"password": "a"}}).console_password == "a"
-    assert load_settings({"PRUNER_CONSOLE_PASSWORD": "b"}, {}).console_password == "b"
+    a, b = "a-long-enough-password", "b-long-enough-password"
+    assert load_settings({}, {"console": {"password": a}}).console_password == a
+    assert load_settings({"PRUNER_CONSOLE_PASSWORD": b}, {}).console_password == b
     assert load_settings({}, {}).console_password is None
-    assert load_settings({}, {"auth": {"client_id": "x"}}).oidc
+    assert load_settings({}, {**AUTH, "console": {"oidc": {"prune_emails": ["x@y.z"]}}}).oidc
 
 
 def test_confirm_threshold() -> None:
@@ -43,9 +48,9 @@ def test_confirm_threshold() -> None:
 
 
 def test_repr_and_hidden_strings_never_leak() -> None:
-    s = load_settings({"PRUNER_DATABASE_URL": URL}, {"console": {"password": "pw-42"}})
+    s = load_settings({"PRUNER_DATABASE_URL": URL}, {"console": {"password": "pw-42-and-more"}})
     assert "hunter2" not in repr(s) and "pw-42" not in repr(s)
-    assert set(s.secrets_to_hide) == {"hunter2-pw", "pw-42"}
+    assert set(s.secrets_to_hide) == {"hunter2-pw", "pw-42-and-more"}
 
 
 def test_access_policy() -> None:
@@ -53,7 +58,7 @@ def test_access_policy() -> None:
     assert decide(demo, DEMO_OPERATOR).can_prune
     plain = load_settings({}, {})
     assert not decide(plain, None).can_prune
-    assert "No console password" in (decide(plain, None).notice or "")
+    assert "No sign-in is configured" in (decide(plain, None).notice or "")
     read_only = load_settings({"PRUNER_READ_ONLY": "true"}, {})
     assert not decide(read_only, "alice@console").can_prune
     assert password_matches("s3cret", "s3cret") and not password_matches("s3cret", "s3cre")
