@@ -76,7 +76,8 @@ class Outcome:
 def sweep_of(ctx: ConsoleContext, entity: str, before: datetime, limit: int,
              ids: Sequence[Any] | None = None) -> SweepRequest:
     """The one sweep request of a console action (validated: bad input is InvalidArgument)."""
-    return sweep(registry.get(entity), before=before, limit=limit, ids=ids,
+    pruner = ctx.call(lambda db: registry.resolve(db, entity), f"choosing the {entity} model")
+    return sweep(pruner, before=before, limit=limit, ids=ids,
                  settings=ctx.settings.core.prune)
 
 

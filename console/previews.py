@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import streamlit as st
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from console.context import call
 from console.runtime import runtime_for
@@ -23,10 +24,12 @@ PREVIEW_TTL_S = 300
 @st.cache_data(ttl=PREVIEW_TTL_S, max_entries=64, show_spinner="Reading candidates…")
 def cached_preview(database_url: str, entity: str, before: datetime, limit: int,
                    sample_size: int, settings: PruneSettings) -> Preview:
-    req = sweep(registry.get(entity), before=before, limit=limit, settings=settings)
-    return call(runtime_for(database_url),
-                lambda db: preview(db, req, sample_size=sample_size, settings=settings),
-                f"previewing {entity}")
+    async def run(db: AsyncEngine) -> Preview:
+        req = sweep(await registry.resolve(db, entity), before=before, limit=limit,
+                    settings=settings)
+        return await preview(db, req, sample_size=sample_size, settings=settings)
+
+    return call(runtime_for(database_url), run, f"previewing {entity}")
 
 
 def clear() -> None:

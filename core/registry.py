@@ -1,32 +1,49 @@
 """Pruners by name: the reference ones (`core.entities`) plus any registered by user modules.
 
-Entry points load the user modules named in PRUNER_MODULES with `load_modules` (the CLI, the
-console and the notebook do); a library caller may import its own module instead.
+One name may have several declarations, one per schema version (each says what it `requires`);
+`resolve(db, name)` picks the one whose tables and columns the live catalog has, and refuses
+with one line naming what is missing when none fits. Entry points load the user modules named
+in PRUNER_MODULES with `load_modules` (the CLI, the console and the notebook do).
 """
 
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Iterable
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
 from core import entities, errors
+from core.db import Database, transaction
 from core.repository.pruner import Pruner
 from core.settings import MODULES_ENV
 
-_pruners: dict[str, Pruner] = {p.name: p for p in entities.PRUNERS}
+_pruners: dict[str, list[Pruner]] = {}
+_chosen: weakref.WeakKeyDictionary[Engine, dict[str, Pruner]] = weakref.WeakKeyDictionary()
 
 
 def register(pruner: Pruner) -> Pruner:
     """Register a pruner under its name. Re-registering the very same object is a no-op; another
-    pruner under a taken name is a DefinitionError, so nothing silently replaces a reviewed
-    definition."""
+    declaration under a taken name is a DefinitionError unless both say what they `require`
+    (the database then chooses), so nothing silently replaces a reviewed definition."""
     if not isinstance(pruner, Pruner):
         raise errors.DefinitionError(f"register() takes a Pruner, got {type(pruner).__name__}")
-    existing = _pruners.get(pruner.name)
-    if existing is not None and existing is not pruner:
+    existing = _pruners.setdefault(pruner.name, [])
+    if any(p is pruner for p in existing):
+        return pruner
+    if existing and not (pruner.requires and all(p.requires for p in existing)):
         raise errors.DefinitionError(f"a pruner named {pruner.name!r} is already registered")
-    _pruners[pruner.name] = pruner
+    if any(p.requires == pruner.requires for p in existing):
+        raise errors.DefinitionError(
+            f"a pruner named {pruner.name!r} with the same requirements is already registered")
+    existing.append(pruner)
     return pruner
+
+
+for _p in entities.PRUNERS:
+    register(_p)
 
 
 def load_modules(modules: Iterable[str]) -> list[str]:
@@ -48,14 +65,56 @@ def names() -> list[str]:
 
 
 def get(name: object) -> Pruner:
-    """The pruner registered as `name`; anything else is UnknownEntity listing the known ones."""
+    """The pruner registered as `name` (the first declaration when there are several: use
+    `resolve` to let the database choose); anything else is UnknownEntity listing the known
+    ones."""
+    return variants(name)[0]
+
+
+def variants(name: object) -> list[Pruner]:
     if not isinstance(name, str) or name not in _pruners:
         shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
         raise errors.UnknownEntity(
             f"unknown entity {shown}; known: {', '.join(sorted(_pruners)) or 'none'}"
         )
-    return _pruners[name]
+    return list(_pruners[name])
 
 
 def all_pruners() -> list[Pruner]:
-    return [_pruners[n] for n in names()]
+    return [_pruners[n][0] for n in names()]
+
+
+_HAS = sa.text("""
+SELECT r.item, CASE WHEN strpos(r.item, '.') = 0 THEN to_regclass(quote_ident(r.item)) IS NOT NULL
+       ELSE EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1)))
+                      AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0
+                      AND NOT a.attisdropped) END AS found
+FROM unnest(CAST(:items AS text[])) AS r(item)
+""")
+
+
+async def resolve(db: Database, name: object) -> Pruner:
+    """The declaration of `name` that fits the database: the only one, or the first whose
+    `requires` all exist. Raises UnknownEntity for a name nobody registered and SchemaMissing
+    ("unsupported schema: …") when no declaration fits, naming what each model misses."""
+    options = variants(name)
+    if len(options) == 1 and not options[0].requires:
+        return options[0]
+    assert isinstance(name, str)
+    engine = getattr(db, "sync_engine", None) or getattr(getattr(db, "bind", None),
+                                                         "sync_engine", None)
+    cache = _chosen.setdefault(engine, {}) if engine is not None else {}
+    if name in cache:
+        return cache[name]
+    wanted = sorted({r for p in options for r in p.requires})
+    async with transaction(db, f"reading which schema {name} runs on") as conn:
+        found = {r.item: r.found for r in await conn.execute(_HAS, {"items": wanted})}
+    misses = []
+    for p in options:
+        missing = [r for r in p.requires if not found.get(r)]
+        if not missing:
+            cache[name] = p
+            return p
+        misses.append(f"{p.model or 'a model'} needs {', '.join(missing)}")
+    raise errors.SchemaMissing(f"unsupported schema for {name}: {'; '.join(misses)}")

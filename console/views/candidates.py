@@ -167,7 +167,9 @@ def main() -> None:
         c5.button("Refresh", on_click=refresh, icon=":material/refresh:",
                   help="Count again, with the cutoff measured from now.")
         st.caption(f"Cutoff: {cutoff.description}.")
-    pruner = registry.get(entity)
+    pruner = ctx.fetch(lambda db: registry.resolve(db, entity), f"choosing the {entity} model")
+    if pruner is None:
+        return
 
     run_pending_action(ctx)
     if st.session_state.get(Keys.REHEARSE):

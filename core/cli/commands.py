@@ -87,7 +87,7 @@ async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | 
 
 async def cmd_preview(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     assert db is not None
-    pruner = registry.get(args.entity)
+    pruner = await registry.resolve(db, args.entity)
     pv = await preview(db, request_of(args, settings, pruner, limit=args.limit),
                        sample_size=args.sample, settings=settings.prune)
     text = [f"{pv.entity}: {pv.candidates:,} candidates before {pv.cutoff.isoformat()}"
@@ -109,7 +109,7 @@ def _prune_doc(r: Any) -> dict[str, Any]:
 
 async def cmd_prune(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     assert db is not None
-    pruner = registry.get(args.entity)
+    pruner = await registry.resolve(db, args.entity)
     req = request_of(args, settings, pruner, limit=args.limit)
     operator = args.operator or settings.operator
     out = open_csv(args.csv) if args.csv else None  # an unwritable path fails before any delete
@@ -152,7 +152,7 @@ async def _describe(db: Database, req: SweepRequest, args: argparse.Namespace,
 
 async def cmd_drain(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     assert db is not None
-    pruner = registry.get(args.entity)
+    pruner = await registry.resolve(db, args.entity)
     req = request_of(args, settings, pruner, limit=args.batch_size)
     backlog = await estimate(db, req)
     confirm(pruner.name, f"About to drain {backlog:,} {pruner.name} older than "

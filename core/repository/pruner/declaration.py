@@ -170,6 +170,10 @@ class Pruner:
     set_null: tuple[SetNull, ...] = ()
     timezone: str | None = None
     description: str = ""
+    # Where one entity has several declarations (one per schema version), what this one needs:
+    # tables ("t") or columns ("t.c") that must exist, and the model's name for messages.
+    requires: tuple[str, ...] = ()
+    model: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_RE.match(self.name):
@@ -177,7 +181,7 @@ class Pruner:
                 f"pruner name {self.name!r} must be lowercase letters, digits and _"
             )
         object.__setattr__(self, "table", as_table(self.table))
-        for name in ("children", "blockers", "links", "set_null"):
+        for name in ("children", "blockers", "links", "set_null", "requires"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not isinstance(self.terminal, ColumnElement):
             raise errors.DefinitionError(
