@@ -63,13 +63,15 @@ async def test_a_plan_without_a_usable_index_reports_its_full_scan(db):
 
 async def test_table_stats_and_server_version(db):
     await seed(db, sessions=500)
-    for _ in range(50):  # the statistics views are flushed by the server within about a second
+    # The statistics views are estimates, flushed by each backend when it goes idle (up to ~10 s
+    # on PostgreSQL 15) and set by ANALYZE; what is certain is that they catch up.
+    for _ in range(300):
         stats = await health.table_stats(db, [sessions.name, audit_logs.name, "no_such_table"])
-        if stats[0].live_tuples == 500:
+        if stats[0].live_tuples >= 500:
             break
         await asyncio.sleep(0.1)
     assert [s.name for s in stats] == ["sessions", "audit_logs", "no_such_table"]
-    assert stats[0].total_bytes > 0 and stats[0].live_tuples == 500
+    assert stats[0].total_bytes > 0 and stats[0].live_tuples >= 500
     assert stats[2] == health.TableStats("no_such_table", 0, 0, 0, None, None)
     assert (await health.server_version(db)).split(".")[0].isdigit()
 
