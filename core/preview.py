@@ -25,6 +25,7 @@ from core.repository.pruner.plan import Plan, boundary_text, describe
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.result import plain
 from core.repository.pruner.statements import (
+    MENTION,
     aged,
     blocking,
     candidates,
@@ -84,6 +85,7 @@ class Preview:
     histogram: list[HistogramBin]  # bins from the oldest terminal row to now, cut at the cutoff
     cascade: dict[str, int]  # what a prune with `limit` would delete, per table
     updated: dict[str, int] = field(default_factory=dict)  # … and set to NULL
+    mentions: dict[str, int] = field(default_factory=dict)  # rows (kept) that name them
     sample: list[dict[str, Any]] = field(default_factory=list)
     sample_offset: int = 0
     blocked_sample: list[dict[str, Any]] = field(default_factory=list)  # with "reasons"
@@ -113,7 +115,7 @@ class Preview:
                            "count": b.count, "next": b.next, "later": b.later,
                            "blocked": b.blocked, "young": b.young, "blocked_by": b.blocked_by}
                           for b in self.histogram],
-            "cascade": self.cascade, "updated": self.updated,
+            "cascade": self.cascade, "updated": self.updated, "mentions": self.mentions,
             "sample": [{k: _jsonable(v) for k, v in row.items()} for row in self.sample],
             "blocked_sample": [{k: _jsonable(v) for k, v in row.items()}
                                for row in self.blocked_sample],
@@ -212,7 +214,10 @@ async def preview(db: Database, req: SweepRequest, *, sample_size: int = 100,
         entity=p.name, cutoff=req.before, limit=req.limit, cascade_rbac=req.cascade_rbac,
         as_of=as_of, candidates=int(totals["cand"]), blocked=int(totals["blocked"]),
         blocked_by=blocked_by, oldest=oldest, newest=newest, bin_width=width,
-        histogram=histogram, cascade=dict(zip(names, (int(n) for n in crow), strict=True)),
+        histogram=histogram, cascade={n: int(v) for n, v in zip(names, crow, strict=True)
+                                      if not n.startswith(MENTION)},
+        mentions={n.removeprefix(MENTION): int(v) for n, v in zip(names, crow, strict=True)
+                  if n.startswith(MENTION)},
         updated=updated, sample=sample, sample_offset=sample_offset,
         blocked_sample=blocked_rows,
         next_oldest=oldest if int(totals["cand"]) else None,

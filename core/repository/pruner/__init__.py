@@ -10,11 +10,12 @@
     result        PruneResult
 """
 
-from core.repository.pruner.declaration import Blocker, Child, Link, Pruner, SetNull
+from core.repository.pruner.declaration import Blocker, Child, Link, Mention, Pruner, SetNull
 from core.repository.pruner.executor import execute, execute_pruner
 from core.repository.pruner.request import SweepRequest, sweep
 from core.repository.pruner.result import PruneResult
 from core.repository.pruner.statements import ArchiveTarget
 
-__all__ = ["ArchiveTarget", "Blocker", "Child", "Link", "PruneResult", "Pruner", "SetNull",
+__all__ = ["ArchiveTarget", "Blocker", "Child", "Link", "Mention", "PruneResult", "Pruner",
+           "SetNull",
            "SweepRequest", "execute", "execute_pruner", "sweep"]

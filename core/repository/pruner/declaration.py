@@ -89,6 +89,28 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """Rows of `table` that name a deleted row of `of` (default: the pruned table) in `column`
+    without a foreign key, but have a life of their own (history, usage records): they are not
+    deleted; previews count them, so nothing is orphaned silently."""
+
+    table: sa.Table
+    column: str
+    of: str | None = None
+
+    def __init__(self, table: sa.Table | type, column: str,
+                 of: sa.Table | type | None = None) -> None:
+        t = as_table(table)
+        object.__setattr__(self, "table", t)
+        object.__setattr__(self, "column", column_names(t, column, "Mention")[0])
+        object.__setattr__(self, "of", None if of is None else as_table(of).name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.table.name}.{self.column}"
+
+
+@dataclass(frozen=True)
 class Child:
     """A table whose rows reference the parent through ONE foreign key (`on`: its column, or its
     columns in order for a composite key) and are deleted with it, counted — needed where the
@@ -168,6 +190,7 @@ class Pruner:
     blockers: tuple[Blocker, ...] = ()
     links: tuple[Link, ...] = ()
     set_null: tuple[SetNull, ...] = ()
+    mentions: tuple[Mention, ...] = ()
     timezone: str | None = None
     description: str = ""
     # Where one entity has several declarations (one per schema version), what this one needs:
@@ -181,7 +204,7 @@ class Pruner:
                 f"pruner name {self.name!r} must be lowercase letters, digits and _"
             )
         object.__setattr__(self, "table", as_table(self.table))
-        for name in ("children", "blockers", "links", "set_null", "requires"):
+        for name in ("children", "blockers", "links", "set_null", "mentions", "requires"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not isinstance(self.terminal, ColumnElement):
             raise errors.DefinitionError(

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import errors
 from core.repository.pruner.catalog import Catalog, ForeignKey, TableFacts
-from core.repository.pruner.declaration import Blocker, Child, Link, Pruner
+from core.repository.pruner.declaration import Blocker, Child, Link, Mention, Pruner
 
 MAX_REPEAT = 2  # a cycle in the schema (a node, its roles, their nodes…) is followed twice
 
@@ -111,6 +111,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     fingerprint: str = ""
     unindexed: tuple[ForeignKey, ...] = field(default=())
+    mentions: tuple[tuple[int, Mention], ...] = ()  # (step, mention): counted, never deleted
 
     @property
     def root(self) -> Step:
@@ -169,6 +170,7 @@ class _Builder:
         self.used_blockers: set[int] = set()
         self.used_set_null: set[int] = set()
         self.light: dict[str, sa.Table] = {}
+        self.mentions: list[tuple[int, Mention]] = []
 
     def table_for(self, facts: TableFacts) -> sa.Table:
         """The declaration's Table for it, else one Table object per catalog table."""
@@ -205,7 +207,7 @@ class _Builder:
                     nullify=tuple(self.nullify), family=self.family, key=key, boundary=boundary,
                     zone=p.timezone, warnings=tuple(self.warnings),
                     fingerprint="|".join(c.fingerprint for c in self.catalogs.values()),
-                    unindexed=tuple(self.unindexed))
+                    unindexed=tuple(self.unindexed), mentions=tuple(self.mentions))
 
     def _boundary(self, facts: TableFacts) -> str:
         col = facts.columns.get(self.p.timestamp)
@@ -275,6 +277,11 @@ class _Builder:
 
     def _links_of(self, index: int) -> None:
         step = self.steps[index]
+        for mention in self.p.mentions:
+            target = self.p.table.name if mention.of is None else mention.of
+            if target == step.facts.relname and not any(
+                    m is mention for _, m in self.mentions):
+                self.mentions.append((index, mention))
         for link in self.p.links:
             target = self.p.table.name if link.of is None else link.of
             if target == step.facts.relname:
@@ -419,6 +426,9 @@ def describe(plan: Plan, cascade_rbac: bool = True) -> list[str]:
         lines.append(f"  blocked when: {b.reason}{' (from the catalog)' if b.automatic else ''}")
     for n in plan.nullify:
         lines.append(f"  sets NULL: {n.fk.describe()} (declared SetNull)")
+    for i, m in plan.mentions:
+        lines.append(f"  counts, keeps: {m.label} names {plan.steps[i].name} rows without a "
+                     "foreign key (pruned on its own)")
     lines += [f"  warning: {w}" for w in plan.warnings]
     for fk in plan.unindexed:
         lines.append(f"  unindexed: {fk.table}({', '.join(fk.columns)}) is scanned for every "

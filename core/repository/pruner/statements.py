@@ -316,12 +316,24 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
                .cte(f"rows_{step.index}").prefix_with("MATERIALIZED"))
         return Rows(cte)
 
-    walk(plan, req, root, act)
+    rows = walk(plan, req, root, act)
     out = {plan.root.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     for name, cs in conds.items():
         out[name] = (sa.select(sa.func.count()).select_from(tables[name])
                      .where(sa.or_(*cs)).scalar_subquery())
+    for i, m in plan.mentions:
+        if i not in rows or len(plan.steps[i].key) != 1:
+            continue
+        ids = rows[i].column_array(plan.steps[i].key[0], plan, plan.steps[i])
+        col = m.table.c[m.column]
+        if isinstance(col.type, sa.String):
+            ids = sa.cast(ids, ARRAY(sa.Text))
+        out[MENTION + m.label] = (sa.select(sa.func.count()).select_from(m.table)
+                                  .where(col == sa.any_(ids)).scalar_subquery())
     return (sa.select(*(c.label(f"n_{i}") for i, c in enumerate(out.values()))), list(out))
+
+
+MENTION = "mention:"  # counts() names a mention's count "mention:table.column"
 
 
 def local_settings(s: PruneSettings, lock_timeout_ms: int | None = None) -> sa.Select[Any]:
