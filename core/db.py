@@ -162,9 +162,12 @@ SQLSTATE_ERRORS: dict[str, type[errors.PrunerError]] = {
     "28P01": errors.DatabaseUnavailable,  # invalid_password
     "28000": errors.DatabaseUnavailable,  # invalid_authorization_specification
     "3D000": errors.DatabaseUnavailable,  # invalid_catalog_name
-    "57P01": errors.DatabaseUnavailable,  # admin_shutdown (backend terminated)
-    "57P02": errors.DatabaseUnavailable,  # crash_shutdown
+    "57P01": errors.ConnectionLost,  # admin_shutdown (backend terminated)
+    "57P02": errors.ConnectionLost,  # crash_shutdown
     "57P03": errors.DatabaseUnavailable,  # cannot_connect_now
+    "40P01": errors.Deadlock,  # deadlock_detected
+    "40001": errors.SerializationFailure,  # serialization_failure
+    "23503": errors.RowsAppeared,  # foreign_key_violation (during a prune: a new reference)
 }
 
 
@@ -190,21 +193,36 @@ def _first_line(exc: BaseException) -> str:
     return msg.split(">: ", 1)[-1]
 
 
-def translate(exc: BaseException, doing: str) -> errors.PrunerError:
-    """Turn a driver/SQLAlchemy error into one of ours with a one-line, operator-facing message."""
+def _detail(exc: BaseException) -> str:
+    """PostgreSQL's DETAIL (e.g. which key is still referenced from where), if any."""
+    orig = getattr(exc, "orig", None) or exc
+    for obj in (orig, getattr(orig, "__cause__", None)):
+        detail = getattr(obj, "detail", None)
+        if detail:
+            return " ".join(str(detail).split())
+    return ""
+
+
+def translate(exc: BaseException, doing: str, *, connecting: bool = False,
+              ) -> errors.PrunerError:
+    """Turn a driver/SQLAlchemy error into one of ours with a one-line, operator-facing message
+    (PostgreSQL's DETAIL appended when it has one)."""
     if isinstance(exc, errors.PrunerError):
         return exc
     code = sqlstate(exc)
     detail = _first_line(exc)
+    if more := _detail(exc):
+        detail = f"{detail} ({more})"
     if code and code.startswith("23"):
-        return errors.IntegrityFailure(f"{doing} refused by the database: {detail}")
+        refused = errors.RowsAppeared if code == "23503" else errors.IntegrityFailure
+        return refused(f"{doing} refused by the database: {detail}")
     if code in SQLSTATE_ERRORS:
-        kind = SQLSTATE_ERRORS[code]
-        return kind(f"{doing} failed: {detail}")
+        return SQLSTATE_ERRORS[code](f"{doing} failed: {detail}")
     invalidated = isinstance(exc, OperationalError | DBAPIError) and getattr(
         exc, "connection_invalidated", False)
     if isinstance(exc, OSError | ConnectionError) or invalidated:
-        return errors.DatabaseUnavailable(f"{doing} failed: database unreachable ({detail})")
+        gone = errors.DatabaseUnavailable if connecting else errors.ConnectionLost
+        return gone(f"{doing} failed: database unreachable ({detail})")
     if isinstance(exc, DBAPIError):
         return errors.PruneFailed(f"{doing} failed: {detail}")
     return errors.PrunerError(f"{doing} failed: {type(exc).__name__}: {detail}")
@@ -239,7 +257,7 @@ async def _begin(db: Database, snapshot: bool) -> AsyncIterator[AsyncConnection]
             try:
                 conn = await stack.enter_async_context(db.connect())
             except DB_ERRORS as exc:
-                raise translate(exc, "connecting to the database") from exc
+                raise translate(exc, "connecting to the database", connecting=True) from exc
             if snapshot:
                 conn = await conn.execution_options(isolation_level="REPEATABLE READ",
                                                     postgresql_readonly=True)

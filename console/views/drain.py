@@ -25,7 +25,7 @@ from core.settings import DEFAULT_LIMIT
 POLL_SECONDS = 1.0
 STOPPED = {
     "done": "finished: no candidates left",
-    "cancelled": "stopped by the operator",
+    "stopped": "stopped on request",
     "max_batches": "stopped at the batch limit",
     "max_seconds": "stopped at the time limit",
     "failed": "stopped by an error",

@@ -3,6 +3,7 @@
 ids and archived rows; `drains` one row per drain (progress and its stop flag); `parked` the
 rows a drain set aside."""
 
+from core.journal import drains, parked
 from core.journal.runs import (
     ArchivedRow,
     Run,
@@ -17,6 +18,6 @@ from core.journal.runs import (
 )
 from core.journal.tables import SCHEMA, archive, ensure_journal, metadata, pruned_ids, runs
 
-__all__ = ["SCHEMA", "ArchivedRow", "Run", "RunRecord", "archive", "archived_rows",
-           "ensure_journal", "get_run", "history", "id_text", "metadata", "pruned_ids",
+__all__ = ["SCHEMA", "ArchivedRow", "Run", "RunRecord", "archive", "archived_rows", "drains",
+           "ensure_journal", "get_run", "history", "id_text", "metadata", "parked", "pruned_ids",
            "record", "reserve_run_id", "run_ids", "runs"]

@@ -551,7 +551,7 @@ async def test_drain_stop(db: AsyncEngine, console_env: Any) -> None:
     wait_for(at, lambda: job.done)
     no_exceptions(at)
     result = job.result()
-    assert result.stopped == "cancelled"
+    assert result.stopped == "stopped"
     assert 0 < result.count < 30
     assert await count(db, sessions) == 30 - result.count
     assert any("stopped by the operator" in w.value for w in at.warning)

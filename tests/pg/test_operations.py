@@ -221,7 +221,7 @@ async def test_drain_bounds_and_cancellation(db):
     stop = threading.Event()
     r = await drain(db, sweep(LOGS, before=now(), limit=5),
                     operator="i", progress=lambda p: stop.set(), cancel=stop)
-    assert (r.count, r.batches, r.stopped) == (5, 1, "cancelled")
+    assert (r.count, r.batches, r.stopped) == (5, 1, "stopped")
     assert await count(db, LOGS.table) == 15
 
 
@@ -238,10 +238,9 @@ async def test_a_large_drain_spills_ids_to_a_csv_file(db, tmp_path):
     assert r.ids is None and r.ids_file == out and len(list(csv.DictReader(out.open()))) == 2
 
 
-async def test_a_failing_batch_stops_the_drain_and_keeps_committed_batches(db):
-    for age in range(10, 22):
-        await add_session(db, age_days=age)
-    async with db.begin() as conn:  # the 2nd batch trips over a kernel that refuses to go
+async def test_rows_that_keep_failing_are_parked_and_the_drain_goes_on(db):
+    ids = {age: await add_session(db, age_days=age) for age in range(10, 22)}
+    async with db.begin() as conn:  # the 2nd batch trips over kernels that refuse to go
         await conn.execute(sa.text(
             "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
             "IF OLD.terminated_at > now() - interval '16 days' THEN "
@@ -253,10 +252,18 @@ async def test_a_failing_batch_stops_the_drain_and_keeps_committed_batches(db):
     finally:
         async with db.begin() as conn:
             await conn.execute(sa.text("DROP FUNCTION refuse() CASCADE"))
-    assert (r.count, r.batches, r.stopped) == (5, 1, "failed") and "kernel pinned" in r.error
-    assert await count(db, sessions) == 7 and await count(db, kernels) == 14
-    statuses = [run.status for run in await runs(db)]
-    assert statuses == ["failed", "succeeded"]
+    # the drain narrows each failing batch down to the row at fault, parks it, goes on
+    assert (r.count, r.stopped, r.error) == (6, "done", None)
+    assert sorted(r.parked) == sorted(str(ids[a]) for a in range(10, 16))
+    assert await count(db, sessions) == 6 and await count(db, kernels) == 12
+    parked = await journal.parked.listing(db, "sessions")
+    assert {p.row_key for p in parked} == set(r.parked)
+    assert all("kernel pinned" in p.reason and p.drain_id == r.drain_id for p in parked)
+    (row,) = await journal.drains.listing(db)
+    assert (row.id, row.status, row.count, row.parked) == (r.drain_id, "done", 6, 6)
+    # a second drain passes the parked rows by: nothing to do, nothing fails
+    again = await drain(db, sweep(SESSIONS, before=now(), limit=5), operator="k")
+    assert (again.count, again.parked, again.stopped) == (0, [], "done")
 
 
 async def test_a_prune_inside_a_callers_rolled_back_transaction_leaves_no_journal_row(db):

@@ -32,7 +32,12 @@ from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import SweepRequest, check_flag, sweep
 from core.repository.pruner.result import PruneResult, plain
-from core.repository.pruner.statements import ArchiveTarget, local_settings, lock_statement
+from core.repository.pruner.statements import (
+    ArchiveTarget,
+    Window,
+    local_settings,
+    lock_statement,
+)
 from core.settings import PruneSettings
 
 _SAVED = ("lock_timeout", "statement_timeout", "jit")
@@ -40,11 +45,6 @@ _SAVED = ("lock_timeout", "statement_timeout", "jit")
 
 class _Rehearsal(Exception):
     """Raised inside the transaction of a dry run so that it rolls back."""
-
-
-class GuardTripped(errors.PruneFailed):
-    """A row the prune deleted no longer passed its guard (it changed while the prune ran):
-    everything was rolled back; a retry leaves that parent blocked."""
 
 
 async def _refuse_autocommit(db: Database) -> None:
@@ -60,16 +60,16 @@ async def _refuse_autocommit(db: Database) -> None:
 
 async def execute(db: Database, req: SweepRequest, *, dry_run: bool = False,
                   archive: ArchiveTarget | None = None, settings: PruneSettings | None = None,
-                  after: tuple[Any, ...] | None = None) -> PruneResult:
+                  window: Window | None = None) -> PruneResult:
     """Delete up to `req.limit` of the oldest qualifying rows, and everything the plan says goes
     with them, in one transaction.
 
     `db` is an `AsyncEngine` (the prune owns its transaction) or the caller's `AsyncConnection`
     / `AsyncSession` (it joins through a SAVEPOINT and leaves its settings as they were).
     `dry_run` runs the exact prune and rolls it back. With `archive`, every deleted (or
-    nullified) row is copied there in the same statement. `after` is a keyset position
-    (timestamp, *key): only rows past it. Errors are `core.errors.PrunerError` subclasses with a
-    one-line message; every table is then as it was."""
+    nullified) row is copied there in the same statement. `window` bounds the candidates by a
+    keyset over (timestamp, *key) (a drain's position). Errors are `core.errors.PrunerError`
+    subclasses with a one-line message; every table is then as it was."""
     check_flag(dry_run, "dry_run")
     await _refuse_autocommit(db)
     bounds = settings or PruneSettings()
@@ -81,7 +81,7 @@ async def execute(db: Database, req: SweepRequest, *, dry_run: bool = False,
                 *(sa.func.current_setting(s) for s in _SAVED)))).one()
             plan = await current_plan(conn, req.pruner)
             await conn.execute(local_settings(bounds))
-            result = await _prune(conn, plan, req, archive, after)
+            result = await _prune(conn, plan, req, archive, window)
             result = PruneResult(**{**result.__dict__, "dry_run": dry_run})
             if dry_run:
                 raise _Rehearsal
@@ -95,8 +95,8 @@ async def execute(db: Database, req: SweepRequest, *, dry_run: bool = False,
 
 
 async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
-                 archive: ArchiveTarget | None, after: tuple[Any, ...] | None) -> PruneResult:
-    lock = (await conn.execute(lock_statement(plan, req, after))).one()._mapping
+                 archive: ArchiveTarget | None, window: Window | None) -> PruneResult:
+    lock = (await conn.execute(lock_statement(plan, req, window))).one()._mapping
     k = len(plan.key)
     position = None if not lock["n"] else (
         lock["last_ts"], *(lock[f"last_k{i}"] for i in range(k)))
@@ -130,7 +130,7 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
             for i, col in layout.guards.items():
                 if row._mapping[col]:
                     s = plan.steps[i]
-                    raise GuardTripped(
+                    raise errors.GuardTripped(
                         f"a row of {s.name} no longer passed its guard ({s.guard_reason}) when "
                         "it was deleted: it changed while the prune ran; nothing was deleted")
             deleted[plan.root.name] = len(ids)

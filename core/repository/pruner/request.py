@@ -35,6 +35,7 @@ class SweepRequest:
     limit: int
     ids: tuple[Any, ...] | None = None
     cascade_rbac: bool = True
+    excluded: tuple[Any, ...] = ()  # keys set aside (parked rows): never candidates
 
 
 def sweep(pruner: Pruner, *, before: datetime, limit: int | None = None,

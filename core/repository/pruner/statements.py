@@ -65,12 +65,16 @@ def aged(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
     if req.ids is not None:
         cond = sa.and_(cond, key_in(plan, [tuple(i) if isinstance(i, tuple) else (i,)
                                            for i in req.ids]))
+    if req.excluded:
+        cond = sa.and_(cond, sa.not_(key_in(plan, [
+            tuple(i) if isinstance(i, tuple) else (i,) for i in req.excluded], "excluded")))
     return cond
 
 
-def key_in(plan: Plan, ids: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+def key_in(plan: Plan, ids: Sequence[tuple[Any, ...]], name: str = "ids",
+           ) -> ColumnElement[bool]:
     cols = plan.pruner.key
-    arrays = [sa.bindparam(f"ids_{i}", [k[i] for k in ids], type_=ARRAY(c.type))
+    arrays = [sa.bindparam(f"{name}_{i}", [k[i] for k in ids], type_=ARRAY(c.type))
               for i, c in enumerate(cols)]
     if len(cols) == 1:
         return cols[0] == sa.any_(arrays[0])
@@ -156,31 +160,45 @@ def family_blocked(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
         t.c[fk.ref_columns[0]].in_(sa.select(up.c[fk.columns[0]]))
 
 
+@dataclass(frozen=True)
+class Window:
+    """A drain's keyset window over (timestamp, *key): rows past `after` and up to `upto`
+    (either may be None)."""
+
+    after: tuple[Any, ...] | None = None
+    upto: tuple[Any, ...] | None = None
+
+
+def _position(plan: Plan, name: str, pos: tuple[Any, ...]) -> ColumnElement[Any]:
+    p = plan.pruner
+    return sa.tuple_(sa.bindparam(f"{name}_ts", pos[0], type_=p.ts.type), *(
+        sa.bindparam(f"{name}_k{i}", v, type_=c.type)
+        for i, (c, v) in enumerate(zip(p.key, pos[1:], strict=True))))
+
+
 def candidates(plan: Plan, req: SweepRequest, *, limited: bool = True,
-               after: tuple[Any, ...] | None = None) -> sa.Select[Any]:
-    """Oldest-first candidates: key columns (as k0, k1, …) and `ts`. `after` is a keyset
-    position (ts, *key): only rows past it."""
+               window: Window | None = None) -> sa.Select[Any]:
+    """Oldest-first candidates: key columns (as k0, k1, …) and `ts`, within `window`."""
     p = plan.pruner
     keys = p.key
     q = sa.select(*(c.label(f"k{i}") for i, c in enumerate(keys)), p.ts.label("ts")).where(
         aged(plan, req), *not_blocked(plan, req))
-    if after is not None:
-        pos = [sa.bindparam("after_ts", after[0], type_=p.ts.type)] + [
-            sa.bindparam(f"after_k{i}", v, type_=c.type)
-            for i, (c, v) in enumerate(zip(keys, after[1:], strict=True))]
-        q = q.where(sa.tuple_(p.ts, *keys) > sa.tuple_(*pos))
+    if window is not None and window.after is not None:
+        q = q.where(sa.tuple_(p.ts, *keys) > _position(plan, "after", window.after))
+    if window is not None and window.upto is not None:
+        q = q.where(sa.tuple_(p.ts, *keys) <= _position(plan, "upto", window.upto))
     q = q.order_by(p.ts, *keys)
     return q.limit(sa.bindparam("limit", req.limit, type_=sa.Integer)) if limited else q
 
 
 # ------------------------------------------------------------------------------ lock
-def lock_statement(plan: Plan, req: SweepRequest, after: tuple[Any, ...] | None = None,
+def lock_statement(plan: Plan, req: SweepRequest, window: Window | None = None,
                    ) -> sa.Select[Any]:
     """The candidates, locked (SKIP LOCKED): one row with how many (`n`), each key column's
     values as one text array literal oldest first (`k0`, …), and the last (ts, key) taken
     (`last_ts`, `last_k0`, …: a drain's keyset position)."""
     p = plan.pruner
-    cand = (candidates(plan, req, after=after).with_for_update(of=p.table, skip_locked=True)
+    cand = (candidates(plan, req, window=window).with_for_update(of=p.table, skip_locked=True)
             .subquery("cand"))
     order = [cand.c.ts, *(cand.c[f"k{i}"] for i in range(len(p.key)))]
     newest = [o.desc() for o in order]
