@@ -12,7 +12,7 @@ nothing, the plan's warnings and references).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,6 +131,8 @@ def _jsonable(v: Any) -> Any:
         return v
     if isinstance(v, datetime):
         return _when(v)
+    if isinstance(v, date):  # the driver reads ±infinity dates as date.max / date.min
+        return "infinity" if v == date.max else "-infinity" if v == date.min else v.isoformat()
     if isinstance(v, dict | list):
         return v
     return plain(v) if not isinstance(v, tuple) else [_jsonable(x) for x in v]

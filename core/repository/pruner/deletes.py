@@ -125,18 +125,24 @@ def _archive_rows(source: sa.FromClause, table: str, kind: str) -> sa.Select[Any
 
 def _nullify(plan: Plan, j: int, n: Nullify, prow: Rows, archiving: bool) -> sa.CTE:
     """UPDATE the referencing columns to NULL (or their default), returning the row's key and
-    the values they had (a restore puts them back)."""
+    the values they had (a restore puts them back). Rows are matched to their old values by
+    key (by ctid in a table without one)."""
     a = _alias(n.table, f"n{j}")
     old = _alias(n.table, f"o{j}")
     cond = nullified(plan, n, prow, old)
-    olds = (sa.select(sa.literal_column(f"o{j}.ctid").label("tid"),
-                      *(old.c[c] for c in n.columns)).where(cond).subquery(f"old{j}"))
+    if n.key:
+        olds = sa.select(*(old.c[c] for c in dict.fromkeys([*n.key, *n.columns]))).where(
+            cond).subquery(f"old{j}")
+        same: ColumnElement[bool] = sa.and_(*(a.c[k] == olds.c[k] for k in n.key))
+    else:
+        olds = (sa.select(sa.literal_column(f"o{j}.ctid").label("tid"),
+                          *(old.c[c] for c in n.columns)).where(cond).subquery(f"old{j}"))
+        same = sa.literal_column(f"n{j}.ctid") == olds.c.tid
     value: Any = None if n.fk.on_delete == "set null" else sa.text("DEFAULT")
     row = sa.func.jsonb_build_object(
-        sa.literal("key"), sa.func.jsonb_build_object(*_pairs(a, n.key or n.columns)),
+        sa.literal("key"), sa.func.jsonb_build_object(*_pairs(olds, n.key or n.columns)),
         sa.literal("set"), sa.func.jsonb_build_object(*_pairs(olds, n.columns)))
-    return (sa.update(a).values({c: value for c in n.columns})
-            .where(sa.literal_column(f"n{j}.ctid") == olds.c.tid)
+    return (sa.update(a).values({c: value for c in n.columns}).where(same)
             .returning((row if archiving else sa.literal(None, sa.Text)).label("row"))
             .cte(f"upd_{j}"))
 

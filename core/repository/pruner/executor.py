@@ -40,7 +40,7 @@ from core.repository.pruner.statements import (
 )
 from core.settings import PruneSettings
 
-_SAVED = ("lock_timeout", "statement_timeout", "jit")
+_SAVED = ("lock_timeout", "statement_timeout", "jit_above_cost")
 
 
 class _Rehearsal(Exception):

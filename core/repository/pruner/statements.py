@@ -359,8 +359,10 @@ def local_settings(s: PruneSettings, lock_timeout_ms: int | None = None) -> sa.S
 
     JIT is switched off too: our statements are index-driven and short, and the planner's cost
     estimates for LIMITed scans behind anti-joins routinely trip the JIT threshold, which then
-    spends more time compiling than the query takes."""
+    spends more time compiling than the query takes. It is switched off through
+    `jit_above_cost = -1`, not `jit`: asyncpg turns `jit` off and back on around its type
+    introspection and, when it finds it off, leaves it off for the whole session."""
     lock = s.lock_timeout_ms if lock_timeout_ms is None else lock_timeout_ms
     return sa.select(sa.func.set_config("lock_timeout", str(lock), True),
                      sa.func.set_config("statement_timeout", str(s.statement_timeout_ms), True),
-                     sa.func.set_config("jit", "off", True))
+                     sa.func.set_config("jit_above_cost", "-1", True))
