@@ -334,10 +334,9 @@ def _columns_in(cond: ColumnElement[Any]) -> list[Any]:
 
 async def _updated(conn: Any, plan: Plan, req: SweepRequest) -> dict[str, int]:
     """Rows the first `limit` candidates' prune would set to NULL, per table."""
-    from core.repository.pruner.statements import Rows, nullified
+    from core.repository.pruner.statements import candidate_rows, nullified
 
-    cand = candidates(plan, req).cte("cand")
-    root = Rows(cand, None, {c: f"k{i}" for i, c in enumerate(plan.key)})
+    root = candidate_rows(plan, req)
     out: dict[str, int] = {}
     for n in plan.nullify:
         if n.step != 0:

@@ -261,3 +261,54 @@ def _under(plan: Plan, step: Step, tops: set[int]) -> bool:
         if step.parent is None:
             return False
         step = plan.steps[step.parent]
+
+
+# ------------------------------------------------------------------------------ families
+def family_statement(plan: Plan, roots: Sequence[str]) -> sa.Select[Any]:
+    """The locked parents and, through the self-referencing FK, all their descendants, locked
+    too (SKIP LOCKED). A parent any of whose descendants is held elsewhere is left out with
+    its family. Returns `n` (rows in all), `busy` (parents left out) and the keys (`k0`, …,
+    one text array per key column, parents in their order then their descendants)."""
+    fk = plan.family
+    assert fk is not None
+    t = plan.pruner.table
+    key = [t.c[c] for c in plan.key]
+    keys = bound_keys(plan, roots)
+    r = [f"__r{i}" for i in range(len(key))]
+    u = sa.func.unnest(*keys).table_valued(*r, with_ordinality="ord").render_derived()
+    start = sa.select(*(u.c[x] for x in r), u.c.ord).cte("fam_roots")
+    child = t.alias("fam_c")
+    first = (sa.select(*(start.c[x] for x in r), *(child.c[c] for c in plan.key))
+             .select_from(child.join(start, sa.and_(*(
+                 child.c[c] == start.c[f"__r{plan.key.index(ref)}"]
+                 for c, ref in zip(fk.columns, fk.ref_columns, strict=True))))))
+    down = first.cte("fam_down", recursive=True)
+    nxt = t.alias("fam_n")
+    down = down.union(sa.select(*(down.c[x] for x in r), *(nxt.c[c] for c in plan.key))
+                      .select_from(nxt.join(down, sa.and_(*(
+                          nxt.c[c] == down.c[ref] for c, ref in zip(fk.columns, fk.ref_columns,
+                                                                    strict=True))))))
+    held_t = t.alias("fam_l")
+    locked = (sa.select(*(held_t.c[c] for c in plan.key)).where(
+        sa.tuple_(*(held_t.c[c] for c in plan.key)).in_(
+            sa.select(*(down.c[c] for c in plan.key))))
+        .with_for_update(skip_locked=True).cte("fam_locked"))
+    bad = (sa.select(*(down.c[x] for x in r)).where(
+        sa.tuple_(*(down.c[c] for c in plan.key)).not_in(
+            sa.select(*(locked.c[c] for c in plan.key)))).cte("fam_bad"))
+    good_roots = sa.select(*(start.c[x].label(c) for x, c in zip(r, plan.key, strict=True)),
+                           start.c.ord.label("ord")).where(
+        sa.tuple_(*(start.c[x] for x in r)).not_in(sa.select(*(bad.c[x] for x in r))))
+    good_kids = sa.select(*(down.c[c] for c in plan.key),
+                          sa.literal(2 ** 31).label("ord")).where(
+        sa.tuple_(*(down.c[x] for x in r)).not_in(sa.select(*(bad.c[x] for x in r))),
+        sa.tuple_(*(down.c[c] for c in plan.key)).not_in(sa.select(*(start.c[x] for x in r))))
+    every = sa.union(good_roots, good_kids).subquery("fam_all")
+    cols: list[ColumnElement[Any]] = [
+        sa.select(sa.func.count()).select_from(every).scalar_subquery().label("n"),
+        sa.select(sa.func.count(sa.distinct(sa.tuple_(*(bad.c[x] for x in r)))))
+        .scalar_subquery().label("busy")]
+    for i, c in enumerate(plan.key):
+        cols.append(sa.select(sa.cast(sa.func.array_agg(aggregate_order_by(
+            every.c[c], every.c.ord)), sa.Text)).scalar_subquery().label(f"k{i}"))
+    return sa.select(*cols)

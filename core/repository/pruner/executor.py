@@ -27,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import classify_statement, delete_statement, late_statement
+from core.repository.pruner.deletes import (
+    classify_statement,
+    delete_statement,
+    family_statement,
+    late_statement,
+)
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import SweepRequest, check_flag, sweep
@@ -102,11 +107,17 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
         lock["last_ts"], *(lock[f"last_k{i}"] for i in range(k)))
     roots = [lock[f"k{i}"] for i in range(k)]
     busy = 0
+    taken = int(lock["n"])
+    if taken and plan.family is not None:  # a family goes whole: its descendants too
+        fam = (await conn.execute(family_statement(plan, roots))).one()._mapping
+        roots, busy, taken = [fam[f"k{i}"] for i in range(k)], int(fam["busy"]), int(fam["n"])
+        if not taken:
+            roots = []
     row = None
     deleted: dict[str, int] = {plan.root.name: 0}
     updated: dict[str, int] = {}
     ids: list[Any] = []
-    if lock["n"]:
+    if taken:
         stmt, layout = delete_statement(plan, req, roots, archive)
         try:
             async with conn.begin_nested():
@@ -117,14 +128,15 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
             # a row the prune must delete is held elsewhere: lock the tree with SKIP LOCKED,
             # leave the parents with a held row for later, delete the rest (all ours now)
             held = (await conn.execute(classify_statement(plan, req, roots))).one()._mapping
-            busy = int(held["busy"])
+            busy += int(held["busy"])
+            taken -= int(held["busy"])
             roots = [held[f"keep_{i}"] for i in range(k)]
             if roots[0] is not None:
                 stmt, layout = delete_statement(plan, req, roots, archive)
                 row = (await conn.execute(stmt)).one()
         if row is not None:
             ids = _ids(plan, row)
-            expected = lock["n"] - busy
+            expected = taken
             if len(ids) != expected:
                 raise errors.PruneFailed(_vetoed(plan, expected - len(ids)))
             for i, col in layout.guards.items():

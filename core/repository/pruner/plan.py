@@ -19,6 +19,7 @@ unindexed FK columns (with the index that fixes each) and the boundary column's 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,6 +203,7 @@ class _Builder:
         self._walk(0, cat)
         self._declared_blockers()
         self._check_everything_used()
+        self._check_declared_columns()
         self._notes()
         return Plan(pruner=p, catalog=cat, steps=tuple(self.steps), blocks=tuple(self.blocks),
                     nullify=tuple(self.nullify), family=self.family, key=key, boundary=boundary,
@@ -383,6 +385,27 @@ class _Builder:
                 raise errors.DefinitionError(
                     f"pruner {self.p.name}: SetNull({s.table.name}, on=({', '.join(s.on)})) "
                     "matches no ON DELETE SET NULL / SET DEFAULT foreign key")
+
+    def _check_declared_columns(self) -> None:
+        """A declared Table stands for its table in every statement: it must declare every
+        column the plan matches on (keys, foreign keys, what children reference)."""
+        wanted: dict[int, set[str]] = defaultdict(set)
+        for s in self.steps:
+            wanted[s.index] |= set(s.key) | set(s.columns)
+            if s.parent is not None:
+                wanted[s.parent] |= set(s.ref_columns)
+        for n in self.nullify:
+            wanted[n.step] |= set(n.ref_columns)
+        if self.family is not None:
+            wanted[0] |= set(self.family.columns) | set(self.family.ref_columns)
+        for s in self.steps:
+            if s.table is self.light.get(s.name):
+                continue
+            missing = sorted(c for c in wanted[s.index] if c not in s.table.c)
+            if missing:
+                raise errors.DefinitionError(
+                    f"pruner {self.p.name}: declare column(s) {', '.join(missing)} of "
+                    f"{s.table.name}: the plan matches on them (keys and foreign keys)")
 
     def _notes(self) -> None:
         for s in self.steps:

@@ -140,15 +140,18 @@ def not_blocked(plan: Plan, req: SweepRequest) -> list[ColumnElement[bool]]:
 
 def family_blocked(plan: Plan, req: SweepRequest) -> ColumnElement[bool]:
     """The pruned row has a descendant (through the self-referencing FK) that is not itself
-    terminal, old enough and unblocked: walk up from every such row to its ancestors."""
+    terminal, old enough and unblocked (a NULL timestamp is not old enough): walk up from every
+    such row to its ancestors."""
     fk = plan.family
     assert fk is not None
     t = plan.pruner.table
     key = plan.pruner.key
     x = t.alias("fam_x")
+    prunable = sa.and_(plan.pruner.terminal, cutoff(plan, req),
+                       *(sa.not_(blocking(plan, b)) for b in plan.blocks))
     young = sa.select(*(x.c[c] for c in fk.columns)).where(
         *(x.c[c].is_not(None) for c in fk.columns),
-        sa.not_(retarget(sa.and_(plan.pruner.terminal, cutoff(plan, req)), t, x)))
+        sa.not_(sa.func.coalesce(retarget(prunable, t, x), sa.false())))
     up = young.cte("fam_up", recursive=True)
     y = t.alias("fam_y")
     up = up.union(sa.select(*(y.c[c] for c in fk.columns)).join(
@@ -317,12 +320,22 @@ def walk(plan: Plan, req: SweepRequest, root: Rows, act: Act,
     return rows
 
 
+def candidate_rows(plan: Plan, req: SweepRequest) -> Rows:
+    """The first `limit` candidates as the root's rows of a walk (no locks): a materialized CTE
+    with the key and every column the root's dependents match on."""
+    extra = [c for c in needed(plan, plan.root) if c not in plan.key]
+    cand = (candidates(plan, req).add_columns(*(plan.pruner.table.c[c] for c in extra))
+            .cte("cand").prefix_with("MATERIALIZED"))
+    return Rows(cand, None, {c: f"k{i}" for i, c in enumerate(plan.key)})
+
+
 def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
     """Per-table counts of what a prune of the first `limit` candidates deletes — the prune's
     own walk, as SELECTs — and the table names in the order of the row's columns. A table that
     several steps reach is counted once per row (their conditions ORed)."""
-    cand = candidates(plan, req).cte("cand").prefix_with("MATERIALIZED")
-    root = Rows(cand, None, {c: f"k{i}" for i, c in enumerate(plan.key)})
+    root = candidate_rows(plan, req)
+    cand = root.source
+    assert cand is not None
     conds: dict[str, list[ColumnElement[bool]]] = {}
     tables: dict[str, sa.Table] = {}
 
