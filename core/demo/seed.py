@@ -185,6 +185,22 @@ def demo_cluster_dir(project_dir: Path) -> Path:
     return Path("/var/tmp") / f"pruner-demo-{digest}" / "pg"
 
 
+DEMO_URL_FILE = Path(".pruner") / "demo-url"
+
+
+def write_demo_url(project_dir: Path, url: str) -> Path:
+    """Write the demo database's URL, password included, to `.pruner/demo-url` in the project,
+    readable by its owner only (0600), for `PRUNER_DATABASE_URL=$(cat .pruner/demo-url)`; the
+    logs show the URL with its password masked. Returns the file's path."""
+    path = project_dir / DEMO_URL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)  # also when the file was already there
+        out.write(url + "\n")
+    return path
+
+
 def start_demo_cluster(project_dir: Path) -> LocalCluster:
     """Start (creating on first use) the embedded demo cluster; its data survives restarts."""
     datadir = demo_cluster_dir(project_dir)
