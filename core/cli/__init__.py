@@ -110,10 +110,10 @@ def fail(exc: BaseException, *, as_json: bool, debug: bool) -> int:
     text = "" if isinstance(exc, KeyboardInterrupt) else str(exc)
     if kind is Exception:
         text = f"{type(exc).__name__}: {text}"
-    message = f"{prefix}{text}".splitlines()[0] if f"{prefix}{text}".strip() else prefix
+    message = f"{prefix}{text}".splitlines()[0]
     if as_json:
-        doc = {"error": {"type": type(exc).__name__, "message": message.removeprefix("pruner: "),
-                         "exit_code": code},
+        doc = {"error": {"type": type(exc).__name__,
+                         "message": (text.splitlines() or [message])[0], "exit_code": code},
                "committed": code == EXIT_COMMITTED, **getattr(exc, "details", {})}
         try:
             print(json.dumps(doc, default=str), flush=True)

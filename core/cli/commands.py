@@ -18,6 +18,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import UTC
 from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -367,9 +368,10 @@ async def cmd_history(args: argparse.Namespace, settings: Settings, db: Database
                                  drain_id=args.drain)
     doc: dict[str, Any] = {"runs": [r.to_dict() for r in runs]}
     if runs:
-        rows = [(r.id, f"{r.finished_at:%Y-%m-%d %H:%M %z}", r.entity, r.kind, r.status,
-                 f"{r.count:,}", r.drain_id or "-", r.operator, r.reason) for r in runs]
-        emit(args, doc, table(("RUN", "FINISHED", "ENTITY", "KIND", "STATUS", "COUNT",
+        rows = [(r.id, f"{r.finished_at.astimezone(UTC):%Y-%m-%d %H:%M}", r.entity, r.kind,
+                 r.status, f"{r.count:,}", r.drain_id or "-", r.operator, r.reason)
+                for r in runs]
+        emit(args, doc, table(("RUN", "FINISHED (UTC)", "ENTITY", "KIND", "STATUS", "COUNT",
                                "DRAIN", "OPERATOR", "REASON"), rows, right=(0, 5)))
         return EXIT_OK
     if args.entity and args.entity not in registry.names():
