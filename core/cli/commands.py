@@ -331,6 +331,8 @@ async def _drain_done(db: Database, args: argparse.Namespace, result: DrainResul
     text = (f"drain {result.drain_id}: deleted {result.count:,} {name} in "
             f"{result.batches} batches ({fmt_counts(result.deleted)}); stopped: {result.stopped}")
     committed = result.count > 0 or any(result.deleted.values())
+    if result.stopped == "failed" and not args.json:
+        print(text)  # the summary; the error follows on stderr (with --json: in its document)
     if not committed:
         if result.stopped == "failed":
             raise Failed(f"drain {result.drain_id}: {result.error}", {"result": doc})

@@ -157,6 +157,7 @@ async def test_a_drain_whose_first_batch_fails_exits_1(db, database_url):
                       "2", "--yes")
     assert r.returncode == 1 and "refused by a test trigger" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    assert "deleted 0 sessions in 0 batches" in r.stdout and "stopped: failed" in r.stdout
     assert await count(db, sessions) == 3
 
 
