@@ -21,7 +21,7 @@ from typing import Any
 
 from core import errors, registry
 from core.cli.args import UsageError, console_argv, parse_args
-from core.cli.commands import COMMANDS, Committed, Failed
+from core.cli.commands import COMMANDS, Committed, Failed, writing_stdout
 from core.cli.exits import EXIT_COMMITTED, EXIT_FAILED, EXIT_PIPE, EXIT_USAGE
 from core.db import create_engine
 from core.settings import DATABASE_URL_ENV, Settings
@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         as_json = args.json
         code = asyncio.run(run(args, settings))
-        sys.stdout.flush()  # a closed stdout shows here, inside the error boundary
+        with writing_stdout():  # a closed stdout shows here, inside the error boundary
+            sys.stdout.flush()
         return code
     except (Exception, KeyboardInterrupt) as exc:
         return fail(exc, as_json=as_json, debug=debug)

@@ -71,7 +71,7 @@ def after_commit(what: str, details: dict[str, Any]) -> Iterator[None]:
         raise
     except BaseException as exc:
         step = str(exc) if isinstance(exc, errors.PrunerError) else (
-            f"printing the result failed: {_why(exc)}")
+            f"a later step failed: {_why(exc)}")
         raise Committed(f"{what}; its deletes are committed, but {step}", details) from exc
 
 
@@ -86,7 +86,22 @@ async def publish(out: export.CsvFile, option: str,
 
 # ------------------------------------------------------------------------------ output helpers
 def emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:
-    print(json.dumps(doc, default=str) if args.json else text)
+    """The command's result on stdout, flushed: a stdout that cannot take it fails here, where
+    `after_commit` can still say what was committed."""
+    with writing_stdout():
+        print(json.dumps(doc, default=str) if args.json else text, flush=True)
+
+
+@contextlib.contextmanager
+def writing_stdout() -> Iterator[None]:
+    """Output to stdout: a full disk or a dead terminal is `Failed`, naming it; a reader that
+    went away (BrokenPipeError) ends the command quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise Failed(f"writing the output failed: {_why(exc)}", {}) from exc
 
 
 def fmt_counts(counts: dict[str, int]) -> str:
@@ -399,7 +414,9 @@ async def cmd_export(args: argparse.Namespace, settings: Settings, db: Database 
         export.export_archive if args.archive else export.export_run)
     out = open_csv(args.csv)
     if out is None:
-        await write(db, args.run_id, sys.stdout)
+        with writing_stdout():
+            await write(db, args.run_id, sys.stdout)
+            sys.stdout.flush()
         return EXIT_OK
     with out:
         n = await publish(out, "--csv", lambda f: write(db, args.run_id, f))

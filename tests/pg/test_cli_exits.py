@@ -208,3 +208,21 @@ async def test_piping_into_head_prints_no_error(db, database_url):
     assert len(proc.stdout.splitlines()) == 2
     assert proc.stderr.strip() in ("status=141", "status=0"), proc.stderr  # 0: all fit a buffer
     assert "Error" not in proc.stderr and "internal" not in proc.stderr
+
+
+async def test_a_stdout_that_cannot_be_written_is_a_clear_failure(db, database_url):
+    await add_session(db, age_days=30)
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        for argv, code, says in (
+                (["list"], 1, "pruner: failed: writing the output failed: No space left"),
+                (["prune", "sessions", "--older-than", "7d", "--yes"], 3,
+                 "deletes are committed, but writing the output failed: No space left")):
+            proc = pruner(database_url, *argv, stdout=full)
+            _, err = await asyncio.to_thread(proc.communicate, timeout=120)
+            assert proc.returncode == code, (argv, err)
+            (line,) = err.strip().splitlines()
+            assert says in line, line
+    finally:
+        os.close(full)
+    assert await count(db, sessions) == 0
