@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import inspect
 import stat
 from pathlib import Path
 
-from console import launcher
 from core.demo.seed import write_demo_url
 
 URL = "postgresql+asyncpg://postgres:s3cret-pw@127.0.0.1:5999/pruner_demo"
 
 
-def test_the_demo_url_file_holds_the_password_and_only_its_owner_reads_it(tmp_path: Path):
+def test_the_demo_url_file_holds_the_password_and_only_its_owner_reads_it(tmp_path: Path,
+                                                                            monkeypatch):
+    monkeypatch.delenv("PRUNER_DEMO_DIR", raising=False)
     path = write_demo_url(tmp_path, URL)
     assert path == tmp_path / ".pruner" / "demo-url"
     assert path.read_text().strip() == URL
@@ -24,9 +24,11 @@ def test_the_demo_url_file_holds_the_password_and_only_its_owner_reads_it(tmp_pa
     assert "6000" in path.read_text()
 
 
-def test_the_launcher_names_the_file():
-    source = inspect.getsource(launcher.main)
-    assert "write_demo_url(PROJECT_ROOT, url)" in source and "redact(url)" in source
+def test_a_moved_demo_cluster_keeps_its_url_beside_it(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PRUNER_DEMO_DIR", str(tmp_path / "elsewhere" / "pg"))
+    path = write_demo_url(tmp_path / "project", URL)
+    assert path == tmp_path / "elsewhere" / "demo-url"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_the_readme_names_the_file():
