@@ -257,17 +257,15 @@ async def cmd_prune(args: argparse.Namespace, settings: Settings, db: Database |
             confirm(pruner.name, await _describe(db, req, args, settings), args.yes)
             result = await operations.prune(db, req, archive=args.archive, operator=operator,
                                             reason=args.reason, settings=settings.prune)
-        doc = _prune_doc(result)
-        verb = "would delete" if result.dry_run else "deleted"
-        text = (f"run {result.run_id}: {verb} {result.count:,} {pruner.name} "
-                f"({fmt_counts(result.deleted)}){_skipped_text(result)}")
-        if result.dry_run:  # nothing committed: a failure here is an ordinary failure
-            if out is not None:
-                await publish(out, "--csv", lambda f: f.write(export.result_csv(result)))
-            emit(args, doc, text)
-            return EXIT_OK
-        with after_commit(f"run {result.run_id} deleted {result.count:,} {pruner.name}",
-                          {"run_ids": [result.run_id], "result": doc}):
+        details: dict[str, Any] = {"run_ids": [result.run_id]}
+        done = (contextlib.nullcontext() if result.dry_run else  # a rehearsal committed nothing
+                after_commit(f"run {result.run_id} deleted {result.count:,} {pruner.name}",
+                             details))
+        with done:
+            doc = details["result"] = _prune_doc(result)
+            verb = "would delete" if result.dry_run else "deleted"
+            text = (f"run {result.run_id}: {verb} {result.count:,} {pruner.name} "
+                    f"({fmt_counts(result.deleted)}){_skipped_text(result)}")
             if out is not None:
                 await publish(out, "--csv", lambda f: f.write(export.result_csv(result)))
                 doc["csv"] = args.csv
@@ -341,32 +339,28 @@ async def _run_drain(db: Database, req: SweepRequest, args: argparse.Namespace,
 
 async def _drain_done(db: Database, args: argparse.Namespace, result: DrainResult,
                       out: export.CsvFile | None) -> int:
-    name = result.entity
+    """Report a drain. Committed batches (any deleted row) make every later failure exit 3; a
+    failed batch stops the drain: its summary is printed (text mode), its error follows."""
     doc = result.to_dict()
-    text = (f"drain {result.drain_id}: deleted {result.count:,} {name} in "
+    text = (f"drain {result.drain_id}: deleted {result.count:,} {result.entity} in "
             f"{result.batches} batches ({fmt_counts(result.deleted)}); stopped: {result.stopped}")
-    committed = result.count > 0 or any(result.deleted.values())
-    if result.stopped == "failed" and not args.json:
-        print(text)  # the summary; the error follows on stderr (with --json: in its document)
-    if not committed:
-        if result.stopped == "failed":
-            raise Failed(f"drain {result.drain_id}: {result.error}", {"result": doc})
-        if out is not None:
-            await publish(out, "--csv", lambda f: export.write_runs_csv(db, result.run_ids, f))
-            doc["ids_file"] = args.csv
-        emit(args, doc, text)
-        return EXIT_OK
+    failed = result.stopped == "failed"
     details = {"drain_id": result.drain_id, "run_ids": result.run_ids, "result": doc}
     what = (f"drain {result.drain_id} (runs {_runs(result.run_ids)}) deleted {result.count:,} "
-            f"{name}")
-    with after_commit(what, details):
+            f"{result.entity}")
+    committed = result.count > 0 or any(result.deleted.values())
+    with after_commit(what, details) if committed else contextlib.nullcontext():
+        if failed and not args.json:  # with --json the result is in the error document
+            emit(args, doc, text)
+        if failed and not committed:
+            raise Failed(f"drain {result.drain_id}: {result.error}", {"result": doc})
         if out is not None:
             await publish(out, "--csv", lambda f: export.write_runs_csv(db, result.run_ids, f))
             doc["ids_file"] = args.csv
             if result.ids_file is not None:  # the drain's own spill file: the CSV replaces it
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(result.ids_file)
-        if result.stopped == "failed":  # committed batches stay; the rest did not run
+        if failed:  # the committed batches stay; the rest did not run
             raise Committed(f"{what}; those deletes are committed, but then a batch failed: "
                             f"{result.error}", details)
         emit(args, doc, text)
