@@ -165,7 +165,8 @@ class CsvFile:
 
     def __init__(self, path: str | Path, *, option: str = "--csv") -> None:
         self.path = Path(path)
-        self._tmp: Path | None = None
+        self._tmp: Path | None = None  # None: written in place (a device, a FIFO)
+        self._keep_mode = False  # replacing an existing file: keep its permission bits
         try:
             mode = os.stat(self.path).st_mode
         except FileNotFoundError:
