@@ -119,12 +119,13 @@ async def test_a_failure_with_json_prints_a_json_error_document(
 
 @contextlib.asynccontextmanager
 async def refusing_to_delete(db, session_id) -> AsyncIterator[None]:
-    """A trigger that makes every statement deleting `session_id` fail."""
+    """A trigger that makes every statement deleting `session_id` fail with "permission
+    denied" (SQLSTATE 42501): a failure no retry cures, so a drain stops on it."""
     async with db.begin() as conn:
         await conn.execute(sa.text(
             "CREATE OR REPLACE FUNCTION pruner_test_refuse() RETURNS trigger LANGUAGE plpgsql "
             f"AS $$ BEGIN IF OLD.id = '{session_id}' THEN RAISE EXCEPTION 'refused by a test "
-            "trigger'; END IF; RETURN OLD; END $$"))
+            "trigger' USING ERRCODE = '42501'; END IF; RETURN OLD; END $$"))
         await conn.execute(sa.text(
             "CREATE TRIGGER pruner_test_refuse BEFORE DELETE ON sessions FOR EACH ROW "
             "EXECUTE FUNCTION pruner_test_refuse()"))
