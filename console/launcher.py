@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = check_settings(env, PROJECT_ROOT)
         if not database_configured(env, PROJECT_ROOT):
             from core.db import redact
-            from core.demo.seed import start_demo_cluster
+            from core.demo.seed import start_demo_cluster, write_demo_url
 
             print("pruner console: no database configured; starting the demo database "
                   "(.pruner/demo-pg)…", flush=True)
@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             url = cluster.create_database(DEMO_DATABASE)
             if asyncio.run(seed_once(url, args.demo_sessions)):
                 print(f"pruner console: seeded {args.demo_sessions:,} demo sessions", flush=True)
-            print(f"pruner console: demo database {redact(url)}", flush=True)
+            print(f"pruner console: demo database {redact(url)} (with its password in "
+                  f"{write_demo_url(PROJECT_ROOT, url)})", flush=True)
             env[DATABASE_URL_ENV] = url
             env[DEMO_ENV] = "1"
         return run_streamlit(streamlit_command(args, extra, env), env)

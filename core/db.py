@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeAlias
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -20,7 +21,15 @@ Database: TypeAlias = AsyncEngine | AsyncConnection | AsyncSession
 
 
 def database_url(url: str | None = None) -> str:
-    """`url` (or PRUNER_DATABASE_URL) checked and set to drive PostgreSQL through asyncpg."""
+    """`url` (or PRUNER_DATABASE_URL) checked and set to drive PostgreSQL through asyncpg. Its
+    libpq parameters stay in it (`create_engine` translates them; see `connect_arguments`); one
+    that cannot be translated is InvalidArgument naming it."""
+    parsed = _parse(url)
+    connect_arguments(parsed)  # refuse what cannot be honoured now, not at the first connect
+    return parsed.render_as_string(hide_password=False)
+
+
+def _parse(url: str | None) -> URL:
     url = url or settings.Settings.from_env().database_url
     if not url:
         raise errors.InvalidArgument(
@@ -33,7 +42,89 @@ def database_url(url: str | None = None) -> str:
     if parsed.get_backend_name() != "postgresql":
         raise errors.InvalidArgument("the database URL must point at PostgreSQL")
     # Always drive PostgreSQL through asyncpg, whatever driver the URL names.
-    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+# libpq's URL parameters (https://www.postgresql.org/docs/current/libpq-connect.html) and what
+# asyncpg is given for each; any other parameter is refused, naming it.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# read by asyncpg from a parameters-only DSN, exactly as libpq reads them
+SSL_FILES = ("sslrootcert", "sslcert", "sslkey", "sslcrl")
+SSL_DSN_PARAMS = (*SSL_FILES, "sslpassword", "ssl_min_protocol_version",
+                  "ssl_max_protocol_version")
+SAME_NAME_KWARGS = ("target_session_attrs", "krbsrvname", "gsslib", "passfile")
+SERVER_SETTINGS = ("application_name", "options")  # startup parameters; the server reads them
+URL_FIELDS = {"user": "username", "password": "password", "dbname": "database"}
+KEPT_FOR_SQLALCHEMY = ("host", "port", "prepared_statement_cache_size")
+LIBPQ_PARAMS = tuple(sorted({"sslmode", "ssl", "connect_timeout", *SSL_DSN_PARAMS,
+                             *SAME_NAME_KWARGS, *SERVER_SETTINGS, *URL_FIELDS,
+                             *KEPT_FOR_SQLALCHEMY}))
+
+
+def connect_arguments(url: URL) -> tuple[URL, dict[str, Any]]:
+    """The URL SQLAlchemy's asyncpg dialect can take and the `connect_args` that carry its libpq
+    parameters to asyncpg:
+
+    * `sslmode` (or asyncpg's own `ssl`) -> `ssl`, one of disable, allow, prefer, require,
+      verify-ca, verify-full: asyncpg builds the SSL context with libpq's meaning of each mode;
+    * `sslrootcert`, `sslcert`, `sslkey`, `sslcrl`, `sslpassword`, `ssl_min_protocol_version`,
+      `ssl_max_protocol_version` -> a parameters-only `dsn` (`postgresql://?sslrootcert=…`)
+      that asyncpg reads as libpq does; the files must exist;
+    * `connect_timeout` (whole seconds; 0 waits forever, as in libpq) -> `timeout`;
+    * `application_name`, `options` (`-c name=value …`) -> `server_settings`: startup parameters
+      the server applies, as it does for libpq;
+    * `target_session_attrs`, `krbsrvname`, `gsslib`, `passfile` -> the same keyword;
+    * `user`, `password`, `dbname` -> the URL's own user, password and database;
+    * `host`, `port` (several hosts included), `prepared_statement_cache_size` -> left to
+      SQLAlchemy's asyncpg dialect.
+
+    Anything else is InvalidArgument naming the parameter (asyncpg would fail on it, or hand it
+    to the server as a setting libpq never would)."""
+    kept: dict[str, str | tuple[str, ...]] = {}
+    args: dict[str, Any] = {}
+    dsn: dict[str, str] = {}
+    server: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for name, raw in url.query.items():
+        if name in KEPT_FOR_SQLALCHEMY:
+            kept[name] = raw
+            continue
+        if name not in LIBPQ_PARAMS:
+            raise errors.InvalidArgument(
+                f"the database URL parameter {name[:40]!r} is not supported (supported: "
+                f"{', '.join(LIBPQ_PARAMS)})")
+        if not isinstance(raw, str):
+            raise errors.InvalidArgument(
+                f"the database URL parameter {name!r} is given more than once")
+        if name in ("sslmode", "ssl"):
+            if "ssl" in args:
+                raise errors.InvalidArgument("the database URL gives both sslmode and ssl")
+            if raw not in SSL_MODES:
+                raise errors.InvalidArgument(
+                    f"the database URL parameter {name}={raw[:40]!r} is not one of "
+                    f"{', '.join(SSL_MODES)}")
+            args["ssl"] = raw
+        elif name == "connect_timeout":
+            seconds = settings.parse_count(raw, "the database URL parameter connect_timeout",
+                                           minimum=0)
+            args["timeout"] = seconds or None
+        elif name in SSL_DSN_PARAMS:
+            if name in SSL_FILES and not os.path.exists(os.path.expanduser(raw)):
+                raise errors.InvalidArgument(
+                    f"the database URL parameter {name}: no such file: {raw[:200]}")
+            dsn[name] = raw
+        elif name in SERVER_SETTINGS:
+            server[name] = raw
+        elif name in SAME_NAME_KWARGS:
+            args[name] = raw
+        else:
+            fields[URL_FIELDS[name]] = raw
+    if dsn:
+        args["dsn"] = "postgresql://?" + urlencode(dsn)
+    if server:
+        args["server_settings"] = server
+    target = url.set(query=kept, **fields)  # type: ignore[arg-type]
+    return target, args
 
 
 HIDDEN = "(hidden)"
@@ -148,9 +239,16 @@ def _secrets_sqlalchemy_reads(url: str) -> list[str]:
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An AsyncEngine on `url` (or PRUNER_DATABASE_URL) through asyncpg; `kwargs` go to
-    SQLAlchemy's create_async_engine. A missing or malformed URL is InvalidArgument."""
+    SQLAlchemy's create_async_engine. A missing or malformed URL, or a URL parameter that
+    cannot be honoured, is InvalidArgument. The URL's libpq parameters become asyncpg's
+    (`connect_arguments`); a `connect_args` given here wins over them key by key
+    (`server_settings` are merged)."""
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(database_url(url), **kwargs)
+    target, from_url = connect_arguments(_parse(url))
+    given = dict(kwargs.pop("connect_args", None) or {})
+    if "server_settings" in from_url and "server_settings" in given:
+        given["server_settings"] = {**from_url["server_settings"], **given["server_settings"]}
+    return create_async_engine(target, connect_args={**from_url, **given}, **kwargs)
 
 
 SQLSTATE_ERRORS: dict[str, type[errors.PrunerError]] = {

@@ -185,6 +185,27 @@ def demo_cluster_dir(project_dir: Path) -> Path:
     return Path("/var/tmp") / f"pruner-demo-{digest}" / "pg"
 
 
+def demo_url_file(project_dir: Path) -> Path:
+    """`.pruner/demo-url` in the project; beside the cluster when PRUNER_DEMO_DIR moves it."""
+    configured = os.environ.get(DEMO_DIR_ENV)
+    if configured:
+        return Path(configured).parent / "demo-url"
+    return project_dir / ".pruner" / "demo-url"
+
+
+def write_demo_url(project_dir: Path, url: str) -> Path:
+    """Write the demo database's URL, password included, to `demo_url_file` (`.pruner/demo-url`),
+    readable by its owner only (0600), for `PRUNER_DATABASE_URL=$(cat .pruner/demo-url)`; the
+    logs show the URL with its password masked. Returns the file's path."""
+    path = demo_url_file(project_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)  # also when the file was already there
+        out.write(url + "\n")
+    return path
+
+
 def start_demo_cluster(project_dir: Path) -> LocalCluster:
     """Start (creating on first use) the embedded demo cluster; its data survives restarts."""
     datadir = demo_cluster_dir(project_dir)

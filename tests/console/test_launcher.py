@@ -96,6 +96,9 @@ def test_demo_in_one_command_and_reused(demo_dir: Path) -> None:
     assert "demo database stopped" in first
     assert not LocalCluster(demo_dir / "pg").is_running(), "the cluster stops with the console"
     assert "***" in first and LocalCluster(demo_dir / "pg").password not in first
+    url_file = demo_dir / "demo-url"  # beside the cluster that PRUNER_DEMO_DIR moved
+    assert f"with its password in {url_file}" in first
+    assert url_file.read_text().strip() == LocalCluster(demo_dir / "pg").url("pruner_demo")
 
     second = run_console(demo_dir)
     assert "seeded" not in second, "a second run reuses the data"
