@@ -21,8 +21,9 @@ from typing import Any
 
 from core import errors, registry
 from core.cli.args import UsageError, console_argv, parse_args
-from core.cli.commands import COMMANDS, Committed, Failed, writing_stdout
+from core.cli.commands import COMMANDS
 from core.cli.exits import EXIT_COMMITTED, EXIT_FAILED, EXIT_PIPE, EXIT_USAGE
+from core.cli.output import Committed, Failed, writing_stdout
 from core.db import create_engine
 from core.settings import DATABASE_URL_ENV, Settings
 

@@ -106,6 +106,12 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def non_negative_int(text: str) -> int:
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to 999")
+    return int(text)
+
+
 def cutoff_of(args: argparse.Namespace) -> datetime:
     if args.before and args.older_than:
         raise UsageError("give --before or --older-than, not both")
@@ -117,12 +123,16 @@ def cutoff_of(args: argparse.Namespace) -> datetime:
 
 
 def request_of(args: argparse.Namespace, settings: Settings, pruner: Pruner, *,
-               limit: int | None) -> SweepRequest:
-    """The one sweep request of this command line: its cutoff, `limit`, the ids of --ids-from
-    (when the command has it) and --no-rbac, validated once."""
+               limit: int | None, before: datetime | None = None,
+               ids: Sequence[str] | None = None) -> SweepRequest:
+    """The one sweep request of this command line: its cutoff (`before`, when the command
+    froze one for several pruners), `limit`, the ids (`ids`, or those of --ids-from when the
+    command has it) and --no-rbac, validated once."""
     ids_from = getattr(args, "ids_from", None)
-    return sweep(pruner, before=cutoff_of(args), limit=limit,
-                 ids=read_ids(ids_from) if ids_from else None, cascade_rbac=not args.no_rbac,
+    if ids is None and ids_from:
+        ids = read_ids(ids_from)
+    return sweep(pruner, before=before or cutoff_of(args), limit=limit,
+                 ids=ids, cascade_rbac=not args.no_rbac,
                  settings=settings.prune)
 
 
@@ -214,18 +224,54 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     pr.add_argument("--csv", metavar="FILE",
                     help="write the pruned ids as CSV (written once the prune committed)")
+    pr.add_argument("--retries", type=non_negative_int, default=3,
+                    help="tries again after a transient failure (a deadlock, a lock timeout, a "
+                         "dropped connection), each journaled (default 3; 0: never)")
 
-    dr = command("drain", cutoff, help="prune a backlog in batches")
-    dr.add_argument("entity")
+    rs = command("restore", help="put back what an archived run (prune --archive) deleted")
+    rs.add_argument("run_id", type=positive_int)
+    rs.add_argument("--reason", default="")
+    rs.add_argument("--operator")
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    dr = command("drain", cutoff, help="prune backlogs in batches: one pruner, several, or all "
+                                        "(children's own pruners before their parents')")
+    dr.add_argument("entities", nargs="*", metavar="ENTITY")
+    dr.add_argument("--all", action="store_true",
+                    help="every registered pruner that can run on this database")
     dr.add_argument("--batch-size", type=positive_int, default=DEFAULT_LIMIT)
-    dr.add_argument("--max-batches", type=positive_int)
-    dr.add_argument("--max-seconds", type=positive_int)
+    dr.add_argument("--max-batches", type=positive_int, help="at most this many batches in all")
+    dr.add_argument("--max-seconds", type=positive_int,
+                    help="start no batch after this many seconds (in all)")
+    dr.add_argument("--retries", type=non_negative_int, default=3,
+                    help="tries a batch again after a transient failure (default 3; 0: never)")
     dr.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
     dr.add_argument("--reason", default="")
     dr.add_argument("--operator")
     dr.add_argument("--yes", action="store_true")
     dr.add_argument("--csv", metavar="FILE",
                     help="write the pruned ids as CSV (from the journal, once the drain ended)")
+
+    ds = command("drains", help="running and recent drains, with progress and heartbeat")
+    ds.add_argument("--running", action="store_true", help="only drains still running")
+    ds.add_argument("--entity")
+    ds.add_argument("--limit", type=positive_int, default=20)
+
+    st = command("stop", help="ask a running drain to stop after its current batch")
+    st.add_argument("drain_id", metavar="DRAIN_ID", help="the drain's id (or its unique start)")
+
+    pk = command("parked", cutoff, help="rows drains set aside, with the reason; --retry "
+                                        "prunes them again")
+    pk.add_argument("entity", nargs="?")
+    pk.add_argument("--retry", action="store_true",
+                    help="prune this entity's parked rows again (each must still qualify; "
+                         "the cutoff defaults to now)")
+    pk.add_argument("--limit", type=positive_int, default=100)
+    pk.add_argument("--retries", type=non_negative_int, default=3,
+                    help="with --retry: tries again after a transient failure (default 3)")
+    pk.add_argument("--reason", default="")
+    pk.add_argument("--operator")
+    pk.add_argument("--yes", action="store_true")
 
     hi = command("history", help="recent runs from the journal")
     hi.add_argument("--limit", type=positive_int, default=20)

@@ -554,7 +554,7 @@ async def test_drain_stop(db: AsyncEngine, console_env: Any) -> None:
     assert result.stopped == "stopped"
     assert 0 < result.count < 30
     assert await count(db, sessions) == 30 - result.count
-    assert any("stopped by the operator" in w.value for w in at.warning)
+    assert any("stopped on request" in w.value for w in at.warning)
 
 
 async def test_drain_asks_for_the_name_above_threshold(db: AsyncEngine, console_env: Any) -> None:
