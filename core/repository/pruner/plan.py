@@ -230,7 +230,7 @@ class _Builder:
             facts = cat.tables[fk.table]
             if fk.index is None and facts.rows != 0:
                 self.unindexed.append(fk)
-            child = self._declared_child(index, fk)
+            child = self._declared_child(index, fk, cat)
             if child is not None:
                 self._add(index, "child", facts, fk, cat, where=child.where)
                 if child.where is not None:  # the other referencing rows must stay: they block
@@ -321,10 +321,10 @@ class _Builder:
             fk))
 
     # -- declarations against the catalog --------------------------------------------------
-    def _declared_child(self, index: int, fk: ForeignKey) -> Child | None:
+    def _declared_child(self, index: int, fk: ForeignKey, cat: Catalog) -> Child | None:
         step = self.steps[index]
         for i, child in enumerate(self.p.children):
-            if _same_table(child.table, self.root_catalog.tables[fk.table]) and \
+            if _same_table(child.table, cat.tables[fk.table]) and \
                     child.on == fk.columns and fk.ref_table == step.name:
                 self.used_children.add(i)
                 return child
