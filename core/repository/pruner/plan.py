@@ -31,8 +31,6 @@ from core import errors
 from core.repository.pruner.catalog import Catalog, ForeignKey, TableFacts
 from core.repository.pruner.declaration import Blocker, Child, Link, Mention, Pruner
 
-MAX_REPEAT = 2  # a cycle in the schema (a node, its roles, their nodes…) is followed twice
-
 TIMESTAMP_TYPES = {"timestamp with time zone": "timestamptz",
                    "timestamp without time zone": "timestamp", "date": "date"}
 
@@ -275,7 +273,7 @@ class _Builder:
             if s.index and _mark(s) == mark:
                 seen += 1
             parent = s.parent
-        return seen >= MAX_REPEAT
+        return seen >= self.p.max_repeat
 
     def _links_of(self, index: int) -> None:
         step = self.steps[index]
