@@ -24,6 +24,7 @@ from sqlalchemy.sql.visitors import iterate
 
 from core.backendai.facts import MODELLED, R26_8, R26_9
 from core.backendai.schema import SCHEMAS, Schema
+from core.db import Database, transaction
 from core.repository.pruner import Pruner
 
 
@@ -90,3 +91,29 @@ def per_release(declare: Callable[[Schema], Pruner | None]) -> tuple[Pruner, ...
         if p is not None:
             out.append(p)
     return tuple(out)
+
+
+# Whether each "table" or "table.column" exists (search_path; fixed text, bound values).
+_HAS = sa.text("""
+SELECT r.item, CASE WHEN strpos(r.item, '.') = 0 THEN to_regclass(quote_ident(r.item)) IS NOT NULL
+       ELSE EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1)))
+                      AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0
+                      AND NOT a.attisdropped) END AS found
+FROM unnest(CAST(:items AS text[])) AS r(item)
+""")
+
+
+async def model_of(db: Database) -> str | None:
+    """The model whose marker this database has (26.9, then 26.8, then modelled), or None.
+
+    An entity with no declaration for that model is not part of this database (e.g. 26.8's
+    invitations on a 26.9 database) — not a failure; `registry.resolve` still decides, table by
+    table, whether a declaration fits."""
+    items = sorted({m for model in MODELS.values() for m in model.marker})
+    async with transaction(db, "reading which Backend.AI model this database holds") as conn:
+        found = {r.item: r.found for r in await conn.execute(_HAS, {"items": items})}
+    for name in (*RELEASES, MODELLED):
+        if all(found.get(m) for m in MODELS[name].marker):
+            return name
+    return None

@@ -161,3 +161,15 @@ async def test_preflight_names_unindexed_lookups_and_the_candidate_index(
     logs = await preflight(conn, await registry.resolve(conn, "audit_logs"))
     assert logs.candidate_index is not None and logs.candidate_index.where is None
     assert Conn  # (import kept for fixtures' types)
+
+
+@pytest.mark.parametrize("release", (R26_8, R26_9))
+async def test_check_passes_on_each_release(fresh: Any, release: str) -> None:
+    engine: AsyncEngine = await fresh(release)
+    r = await cli(engine.url.render_as_string(hide_password=False), "check", "--json")
+    assert r.returncode == 0, r.stdout[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["model"] == release and doc["ok"]
+    absent = {R26_8: ["entity_shares"], R26_9: ["role_invitations", "vfolder_invitations"]}
+    assert doc["not_in_model"] == absent[release]
+    assert {c["name"] for c in doc["pruners"]} == set(registry.names()) - set(absent[release])
