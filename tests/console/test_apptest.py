@@ -167,7 +167,10 @@ async def test_date_cutoff_and_other_entities(db: AsyncEngine, console_env: Any)
     for entity in registry.names():
         at.selectbox(key=Keys.ENTITY).set_value(entity).run()
         no_exceptions(at)
-        assert metric(at, "Candidates")
+        if registry.get(entity).model == "modelled":
+            assert metric(at, "Candidates")
+        else:  # a Backend.AI-only entity on the modelled demo schema: one line, no numbers
+            assert any(f"unsupported schema for {entity}: " in e.value for e in at.error), entity
 
 
 # ------------------------------------------------------------------------------ prune flow

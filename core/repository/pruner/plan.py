@@ -31,8 +31,6 @@ from core import errors
 from core.repository.pruner.catalog import Catalog, ForeignKey, TableFacts
 from core.repository.pruner.declaration import Blocker, Child, Link, Mention, Pruner
 
-MAX_REPEAT = 2  # a cycle in the schema (a node, its roles, their nodes…) is followed twice
-
 TIMESTAMP_TYPES = {"timestamp with time zone": "timestamptz",
                    "timestamp without time zone": "timestamp", "date": "date"}
 
@@ -230,7 +228,7 @@ class _Builder:
             facts = cat.tables[fk.table]
             if fk.index is None and facts.rows != 0:
                 self.unindexed.append(fk)
-            child = self._declared_child(index, fk)
+            child = self._declared_child(index, fk, cat)
             if child is not None:
                 self._add(index, "child", facts, fk, cat, where=child.where)
                 if child.where is not None:  # the other referencing rows must stay: they block
@@ -275,7 +273,7 @@ class _Builder:
             if s.index and _mark(s) == mark:
                 seen += 1
             parent = s.parent
-        return seen >= MAX_REPEAT
+        return seen >= self.p.max_repeat
 
     def _links_of(self, index: int) -> None:
         step = self.steps[index]
@@ -321,10 +319,10 @@ class _Builder:
             fk))
 
     # -- declarations against the catalog --------------------------------------------------
-    def _declared_child(self, index: int, fk: ForeignKey) -> Child | None:
+    def _declared_child(self, index: int, fk: ForeignKey, cat: Catalog) -> Child | None:
         step = self.steps[index]
         for i, child in enumerate(self.p.children):
-            if _same_table(child.table, self.root_catalog.tables[fk.table]) and \
+            if _same_table(child.table, cat.tables[fk.table]) and \
                     child.on == fk.columns and fk.ref_table == step.name:
                 self.used_children.add(i)
                 return child

@@ -350,6 +350,10 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
     rows = walk(plan, req, root, act)
     out = {plan.root.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     for name, cs in conds.items():
+        if name == plan.root.name:  # reached again deeper (a node's cascade): the root's rows too
+            key = [tables[name].c[c] for c in plan.key]
+            cs = [*cs, sa.tuple_(*key).in_(sa.select(*(cand.c[f"k{i}"]
+                                                        for i in range(len(key)))))]
         out[name] = (sa.select(sa.func.count()).select_from(tables[name])
                      .where(sa.or_(*cs)).scalar_subquery())
     for i, m in plan.mentions:
