@@ -15,22 +15,26 @@ from core.repository.pruner.planner import current_plan
 
 
 async def order_for_drain(db: Database, pruners: Sequence[Pruner]) -> list[Pruner]:
-    """`pruners` in an order where a pruner whose rows block another's runs first (routings
-    before the sessions they hold, a child's own pruner before its parent's); otherwise by
+    """`pruners` in an order where a pruner whose table another's plan reaches runs first: the
+    rows that block a parent (routings before the sessions and endpoints they hold) and a
+    child's own pruner before its parent's (its terminal children go by its own rules first);
+    in a cycle (routings and sessions block each other) the one that waits on fewer, then by
     name. Plans come from the live catalog (one read transaction)."""
-    blocking: dict[str, set[str]] = {}
+    reaches: dict[str, set[str]] = {}  # tables a pruner's plan deletes from or is blocked by
     roots: dict[str, str] = {}
     async with transaction(db, "reading the plans") as conn:
         for p in pruners:
             plan = await current_plan(conn, p)
             roots[p.name] = plan.root.facts.relname
-            blocking[p.name] = {b.table.name for b in plan.blocks}
+            reaches[p.name] = ({b.table.name for b in plan.blocks}
+                               | {s.facts.relname for s in plan.steps[1:]})
     ordered: list[Pruner] = []
     left = sorted(pruners, key=lambda p: p.name)
-    while left:
-        ready = [p for p in left if not any(
-            roots[q.name] in blocking[p.name] for q in left if q is not p)]
-        nxt = ready[0] if ready else left[0]  # a cycle: keep the name order
+    while left:  # each time the pruner that waits on the fewest others left (a cycle: by name)
+        def waits_on(p: Pruner) -> int:
+            return sum(1 for q in left if q is not p and roots[q.name] != roots[p.name]
+                       and roots[q.name] in reaches[p.name])
+        nxt = min(left, key=waits_on)
         ordered.append(nxt)
         left.remove(nxt)
     return ordered

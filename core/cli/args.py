@@ -113,13 +113,22 @@ def non_negative_int(text: str) -> int:
 
 
 def cutoff_of(args: argparse.Namespace) -> datetime:
-    if args.before and args.older_than:
-        raise UsageError("give --before or --older-than, not both")
+    """The one cutoff of the command line: --before, --older-than, or --policy (whose value the
+    command runner read from the database into `args.policy_cutoff`)."""
+    given = [name for name, value in (("--before", args.before),
+                                      ("--older-than", args.older_than),
+                                      ("--policy", getattr(args, "policy", None))) if value]
+    if len(given) > 1:
+        raise UsageError(f"give one cutoff: {' or '.join(given)}, not several")
     if args.before:
         return parse_before(args.before)
     if args.older_than:
         return parse_older_than(args.older_than)
-    raise UsageError("a cutoff is required: --before ISO8601 or --older-than 30d")
+    if getattr(args, "policy", None):
+        cutoff: datetime = args.policy_cutoff
+        return cutoff
+    raise UsageError("a cutoff is required: --before ISO8601, --older-than 30d or "
+                     "--policy CATEGORY")
 
 
 def request_of(args: argparse.Namespace, settings: Settings, pruner: Pruner, *,
@@ -186,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     cutoff.add_argument("--before", help="prune rows whose timestamp is before this ISO 8601 "
                                          "time with a timezone (2026-01-31T00:00:00Z)")
     cutoff.add_argument("--older-than", metavar="DURATION", help=DURATION_HELP)
+    cutoff.add_argument("--policy", metavar="CATEGORY",
+                        help="the cutoff the platform's own retention sweep uses for this "
+                             "category: the database's now() minus its retention_period "
+                             "(Backend.AI 26.8+, table retention_policies)")
     cutoff.add_argument("--no-rbac", action="store_true",
                         help="leave RBAC association rows in place")
     ids_from = _Parser(add_help=False)
@@ -239,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("entities", nargs="*", metavar="ENTITY")
     dr.add_argument("--all", action="store_true",
                     help="every registered pruner that can run on this database")
+    dr.add_argument("--category", metavar="CATEGORY",
+                    help="the pruners covering one of the platform's retention categories "
+                         "(see: pruner list)")
     dr.add_argument("--batch-size", type=positive_int, default=DEFAULT_LIMIT)
     dr.add_argument("--max-batches", type=positive_int, help="at most this many batches in all")
     dr.add_argument("--max-seconds", type=positive_int,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core import errors, export, journal, registry
+from core.backendai.retention import CATEGORIES
 from core.backlog import drain_many, order_for_drain
 from core.cli.args import UsageError, cutoff_of, request_of
 from core.cli.exits import EXIT_OK
@@ -34,6 +35,7 @@ from core.cli.output import (
 from core.cli.pruning import retry_of
 from core.db import Database
 from core.drain import DrainProgress, DrainResult, estimate, retry_parked
+from core.entities import RETENTION
 from core.repository.pruner import SweepRequest
 from core.settings import Settings
 
@@ -61,19 +63,34 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
+def in_category(category: str) -> list[str]:
+    """The registered pruners covering a retention category of the platform."""
+    if category not in CATEGORIES:
+        raise UsageError(f"unknown retention category {category!r}; known: "
+                         f"{', '.join(CATEGORIES)}")
+    names = [n for n in registry.names() if RETENTION.get(n) == category]
+    if not names:
+        raise UsageError(f"no registered pruner covers the {category} category")
+    return names
+
+
 async def _requests(db: Database, args: argparse.Namespace, settings: Settings,
                     ) -> tuple[list[SweepRequest], list[dict[str, str]]]:
     """The drain's requests, in drain order, under one cutoff; with --all, the pruners that
     cannot run on this database are left out (and named)."""
-    if args.all == bool(args.entities):
-        raise UsageError("name the pruners to drain, or give --all (not both)")
-    names = registry.names() if args.all else list(dict.fromkeys(args.entities))
+    chosen = [o for o, v in (("ENTITY", args.entities), ("--all", args.all),
+                             ("--category", args.category)) if v]
+    if len(chosen) != 1:
+        raise UsageError("name the pruners to drain, or give --all or --category (one of them)")
+    names = (registry.names() if args.all else
+             in_category(args.category) if args.category else
+             list(dict.fromkeys(args.entities)))
     pruners, skipped = [], []
     for name in names:
         try:
             pruners.append(await registry.resolve(db, name))
         except (errors.DefinitionError, errors.SchemaMissing) as exc:
-            if not args.all:
+            if args.entities:
                 raise
             skipped.append({"name": name, "error": str(exc)})
     before = cutoff_of(args)  # frozen once for every pruner of the run

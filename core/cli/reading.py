@@ -18,18 +18,27 @@ from core.cli.args import request_of
 from core.cli.exits import EXIT_FAILED, EXIT_OK
 from core.cli.output import emit, fmt_counts, open_csv, publish, table, writing_stdout
 from core.db import Database
+from core.entities import RETENTION
 from core.preview import preview
 from core.repository.pruner.plan import describe
 from core.settings import Settings
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
+    """Every registered pruner: its table, the models it has a declaration for (the live
+    catalog picks one), the platform's retention category that covers it, what it prunes."""
     pruners = registry.all_pruners()
+
+    def models(name: str) -> str:
+        return ",".join(v.model or "any" for v in registry.variants(name))
+
     doc = {"pruners": [{"name": p.name, "table": p.table.name, "timestamp": p.timestamp,
-                        "key": [c.name for c in p.key], "description": p.description}
-                       for p in pruners]}
-    emit(args, doc, table(("NAME", "TABLE", "DESCRIPTION"),
-                          [(p.name, p.table.name, p.description) for p in pruners]))
+                        "key": [c.name for c in p.key], "description": p.description,
+                        "models": models(p.name).split(","),
+                        "category": RETENTION.get(p.name)} for p in pruners]}
+    emit(args, doc, table(("NAME", "TABLE", "MODELS", "CATEGORY", "DESCRIPTION"),
+                          [(p.name, p.table.name, models(p.name), RETENTION.get(p.name) or "-",
+                            p.description) for p in pruners]))
     return EXIT_OK
 
 

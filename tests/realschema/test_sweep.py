@@ -5,6 +5,7 @@ same rows (imitated by the sweep's own SQL pattern) stays correct."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from core.backendai.facts import R26_8, R26_9
 from core.entities import RETENTION
 from core.repository.pruner import execute, sweep
 from core.settings import PruneSettings
+from tests.clirun import cli
 from tests.realschema import pack
 
 pytestmark = pytest.mark.realschema
@@ -190,3 +192,49 @@ async def test_a_prune_beside_the_platform_sweep_stays_correct(fresh: Any, relea
                 "SELECT count(*) FROM virtual_entities WHERE entity_type = 'session' "
                 "AND entity_id::text = ANY(:ids)")
         assert (await conn.execute(sa.text(rbac), {"ids": sorted(ours)})).scalar() == 0
+
+
+# ---------------------------------------------------------------------------- the CLI
+@pytest.mark.parametrize("release", RELEASES)
+async def test_the_cli_drains_a_retention_category_at_the_policys_cutoff(fresh: Any,
+                                                                         release: str) -> None:
+    """`pruner drain --category logs --policy logs`: the pruners of the platform's category, in
+    one process, each with its own drain id, at the cutoff the platform's sweep would use; the
+    rows younger than that stay. `--all` then drains everything that can run on the release."""
+    engine = await fresh(release)
+    url = engine.url.render_as_string(hide_password=False)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE retention_policies SET retention_period = "
+                                   "interval '60 days' WHERE category = 'logs'"))
+        cutoff = (await conn.execute(sa.text("SELECT now() - interval '60 days'"))).scalar_one()
+        old = {t: (await conn.execute(sa.text(
+            f"SELECT count(*) FROM {t} WHERE created_at < :c"), {"c": cutoff})).scalar_one()
+            for t in ("audit_logs", "event_logs", "error_logs")}
+        total = {t: (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one()
+                 for t in old}
+    assert all(old.values()) and all(total[t] > old[t] for t in old)  # both kinds seeded
+    r = await cli(url, "drain", "--category", "logs", "--policy", "logs", "--batch-size", "50",
+                  "--yes", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert sorted(d["entity"] for d in doc["drains"]) == sorted(old)
+    assert {d["entity"]: d["count"] for d in doc["drains"]} == old
+    assert all(d["stopped"] == "done" for d in doc["drains"])
+    assert len({d["drain_id"] for d in doc["drains"]}) == 3
+    cutoffs = {datetime.fromisoformat(d["cutoff"]) for d in doc["drains"]}
+    assert len(cutoffs) == 1 and abs(cutoffs.pop() - cutoff) < timedelta(seconds=30)
+    async with engine.connect() as conn:
+        for t in old:
+            assert (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one() \
+                == total[t] - old[t]
+    r = await cli(url, "drain", "--all", "--older-than", "30d", "--batch-size", "200", "--yes",
+                  "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["stopped"] == "done" and doc["count"] > 0
+    ran = [d["entity"] for d in doc["drains"]]
+    assert "routings" in ran and "endpoints" in ran
+    assert ran.index("routings") < ran.index("endpoints")  # what blocks runs first
+    left_out = {s["name"] for s in doc["skipped"]}
+    assert left_out == ({"entity_shares"} if release == "26.8" else
+                        {"role_invitations", "vfolder_invitations"})
