@@ -301,12 +301,33 @@ def _detail(exc: BaseException) -> str:
     return ""
 
 
+DIAGNOSTICS = {"sqlstate": "sqlstate", "schema_name": "schema", "table_name": "table",
+               "constraint_name": "constraint", "column_name": "column"}
+
+
+def diagnostics(exc: BaseException) -> dict[str, str]:
+    """What PostgreSQL's error report names (sqlstate, schema, table, constraint, column)."""
+    orig = getattr(exc, "orig", None) or exc
+    for obj in (getattr(orig, "__cause__", None), orig):
+        found = {ours: str(v) for theirs, ours in DIAGNOSTICS.items()
+                 if (v := getattr(obj, theirs, None))}
+        if found:
+            return found
+    return {}
+
+
 def translate(exc: BaseException, doing: str, *, connecting: bool = False,
               ) -> errors.PrunerError:
     """Turn a driver/SQLAlchemy error into one of ours with a one-line, operator-facing message
-    (PostgreSQL's DETAIL appended when it has one)."""
+    (PostgreSQL's DETAIL appended when it has one; its fields in `diagnostics`)."""
     if isinstance(exc, errors.PrunerError):
         return exc
+    ours = _translate(exc, doing, connecting)
+    ours.diagnostics = diagnostics(exc)
+    return ours
+
+
+def _translate(exc: BaseException, doing: str, connecting: bool) -> errors.PrunerError:
     code = sqlstate(exc)
     detail = _first_line(exc)
     if more := _detail(exc):

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from core import errors, export, journal
 from core.db import Database, transaction
 from core.operations import Retry, check_operator, check_reason, journal_ready, prune
+from core.preview import cascade_counts
 from core.repository.pruner import SweepRequest
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import coerce_ids
@@ -190,7 +191,7 @@ async def drain(
                 at = await _edge(db, req, window, newest=False)
                 if at is None:
                     break
-                await _park(db, req, result, at, exc)
+                await _park(db, req, result, at, exc, settings)
                 window = Window(at, window.upto)
                 limit = req.limit
                 continue
@@ -250,11 +251,19 @@ def _add(result: DrainResult, batch: Any) -> None:
 
 
 async def _park(db: Database, req: SweepRequest, result: DrainResult, at: tuple[Any, ...],
-                exc: errors.PrunerError) -> None:
+                exc: errors.PrunerError, settings: PruneSettings | None) -> None:
+    """Set the row at `at` aside with the reason: the error, what PostgreSQL named (table,
+    constraint), and how many rows per table a prune of it alone would delete."""
     key = at[1] if len(at) == 2 else tuple(at[1:])
     text = journal.id_text(key)
-    await journal.parked.park(db, req.pruner.name, text, str(exc),
-                              detail={"error": type(exc).__name__, "timestamp": str(at[0])},
+    detail: dict[str, Any] = {"error": type(exc).__name__, "timestamp": str(at[0]),
+                              **exc.diagnostics}
+    try:
+        detail["children"] = await cascade_counts(
+            db, replace(req, ids=tuple(coerce_ids(req.pruner, [text])), limit=1), settings)
+    except errors.PrunerError as why:  # the counts are a courtesy: the row is parked anyway
+        detail["children_error"] = str(why)
+    await journal.parked.park(db, req.pruner.name, text, str(exc), detail=detail,
                               drain_id=result.drain_id)
     result.parked.append(text)
 

@@ -157,6 +157,19 @@ def instant(plan: Plan) -> ColumnElement[Any]:
     return sa.func.timezone(sa.literal(plan.zone), local)
 
 
+async def cascade_counts(db: Database, req: SweepRequest,
+                         settings: PruneSettings | None = None) -> dict[str, int]:
+    """Per-table counts of what a prune of `req` (its first `limit` candidates) would delete,
+    counted in SQL, read-only, without row locks."""
+    async with transaction(db, f"counting what a prune of {req.pruner.name} deletes",
+                           snapshot=True) as conn:
+        plan = await current_plan(conn, req.pruner)
+        await conn.execute(local_settings(settings or PruneSettings()))
+        cq, names = counts(plan, req)
+        row = (await conn.execute(cq)).one()
+    return {n: int(v) for n, v in zip(names, row, strict=True) if v is not None}
+
+
 async def preview(db: Database, req: SweepRequest, *, sample_size: int = 100,
                   sample_offset: int = 0, blocked_sample: int = 20,
                   settings: PruneSettings | None = None) -> Preview:
