@@ -282,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     pk.add_argument("--retry", action="store_true",
                     help="prune this entity's parked rows again (each must still qualify; "
                          "the cutoff defaults to now)")
+    pk.add_argument("--in-chunks", type=positive_int, metavar="ROWS",
+                    help="with --retry: delete each parked row's children in chunks of ROWS, "
+                         "each chunk its own transaction, the row itself last (NOT atomic: "
+                         "for a row too big for one statement)")
     pk.add_argument("--limit", type=positive_int, default=100)
     pk.add_argument("--retries", type=non_negative_int, default=3,
                     help="with --retry: tries again after a transient failure (default 3)")

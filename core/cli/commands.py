@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 
-from core.cli.draining import cmd_drain, cmd_drains, cmd_parked, cmd_stop
+from core.cli.draining import cmd_drain, cmd_drains, cmd_stop
+from core.cli.parking import cmd_parked
 from core.cli.pruning import cmd_prune, cmd_restore
 from core.cli.reading import cmd_check, cmd_demo, cmd_export, cmd_history, cmd_list, cmd_preview
 from core.db import Database

@@ -34,7 +34,7 @@ from core.cli.output import (
 )
 from core.cli.pruning import retry_of
 from core.db import Database
-from core.drain import DrainProgress, DrainResult, estimate, retry_parked
+from core.drain import DrainProgress, DrainResult, estimate
 from core.entities import RETENTION
 from core.repository.pruner import SweepRequest
 from core.settings import Settings
@@ -272,47 +272,4 @@ async def cmd_stop(args: argparse.Namespace, settings: Settings, db: Database | 
     d = await journal.drains.request_stop(db, args.drain_id)
     emit(args, d.to_dict(), f"drain {d.id} ({d.entity}, {d.count:,} deleted so far): stop "
                             "requested; it stops after its current batch")
-    return EXIT_OK
-
-
-async def cmd_parked(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
-    """Rows drains set aside, with the reason; --retry prunes an entity's parked rows again."""
-    assert db is not None
-    if args.entity:
-        registry.variants(args.entity)  # an unknown name is bad usage
-    if args.retry:
-        return await _retry(args, settings, db)
-    found = await journal.parked.listing(db, args.entity, limit=args.limit)
-    doc = {"parked": [p.to_dict() for p in found]}
-    if not found:
-        emit(args, doc, "no parked rows" + (f" of {args.entity}" if args.entity else ""))
-        return EXIT_OK
-    rows = [(p.entity, p.row_key, f"{p.parked_at.astimezone(UTC):%Y-%m-%d %H:%M}",
-             (p.drain_id or "-")[:8], p.reason) for p in found]
-    emit(args, doc, table(("ENTITY", "KEY", "PARKED (UTC)", "DRAIN", "REASON"), rows))
-    return EXIT_OK
-
-
-async def _retry(args: argparse.Namespace, settings: Settings, db: Database) -> int:
-    if not args.entity:
-        raise UsageError("--retry needs the pruner whose parked rows to prune again")
-    keys = sorted(await journal.parked.keys(db, args.entity))
-    if not keys:
-        emit(args, {"count": 0, "released": []}, f"no parked rows of {args.entity}")
-        return EXIT_OK
-    pruner = await registry.resolve(db, args.entity)
-    before = cutoff_of(args) if (args.before or args.older_than) else datetime.now(UTC)
-    req = request_of(args, settings, pruner, limit=len(keys), before=before, ids=keys)
-    confirm(pruner.name, "" if args.yes or not sys.stdin.isatty() else
-            f"About to prune {len(keys):,} parked {pruner.name} rows again.", args.yes)
-    result, released = await retry_parked(db, req, operator=args.operator or settings.operator,
-                                          reason=args.reason, settings=settings.prune,
-                                          retry=retry_of(args))
-    with after_commit(f"run {result.run_id} deleted {result.count:,} parked {pruner.name}",
-                      {"run_ids": [result.run_id]}):
-        emit(args, {"run_id": result.run_id, "count": result.count, "released": released,
-                    "deleted": result.deleted, "skip_reasons": result.skip_reasons},
-             f"run {result.run_id}: deleted {result.count:,} of {len(keys):,} parked "
-             f"{pruner.name} ({fmt_counts(result.deleted)}); still parked: "
-             f"{len(keys) - len(released):,}")
     return EXIT_OK

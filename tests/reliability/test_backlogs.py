@@ -92,7 +92,7 @@ async def test_a_poison_row_is_parked_and_every_other_row_is_drained(fresh_db: s
     """Issue 11, case 4: the oldest candidate has a child set too big for the statement
     timeout. Before: every batch failed on it, even --batch-size 1, and the error did not name
     it. Now the drain isolates it, parks it with its reason and child counts, drains the rest;
-    `pruner parked` names it."""
+    `pruner parked` names it, and `--retry --in-chunks` prunes it chunk by chunk."""
     children = size(200_000, 600_000)
     engine = engine_for(fresh_db, app="backlog-setup")
     await create_schema(engine)
@@ -113,7 +113,7 @@ async def test_a_poison_row_is_parked_and_every_other_row_is_drained(fresh_db: s
     for batch in ("1", "16"):
         code, doc, err = await _cli(fresh_db, "pruner-poison", "drain", "sessions",
                                     "--older-than", "1d", "--batch-size", batch, "--retries",
-                                    "1", "--yes", PRUNER_STATEMENT_TIMEOUT_MS=str(size(200, 2_000)))
+                                    "1", "--yes", PRUNER_STATEMENT_TIMEOUT_MS="200")
         assert code == 0, err
         assert doc["stopped"] == "done", doc
         assert doc["parked"] == ([poison] if batch == "1" else [])  # parked once, then passed by
@@ -126,6 +126,20 @@ async def test_a_poison_row_is_parked_and_every_other_row_is_drained(fresh_db: s
         kept = (await conn.execute(sa.text("SELECT count(*) FROM kernels WHERE session_id = :s"),
                                    {"s": poison})).scalar_one()
     assert kept == children  # untouched
+    # on request, its kernels go in chunks (each its own transaction), the session last
+    code, doc, err = await _cli(fresh_db, "pruner-poison", "parked", "sessions", "--retry",
+                                "--in-chunks", "5000", "--yes", PRUNER_STATEMENT_TIMEOUT_MS="200")
+    assert code == 0, err
+    (done,) = doc["chunked"]
+    assert done["key"] == poison and done["count"] == 1
+    assert done["deleted"]["kernels"] == children and len(done["chunks"]) >= children // 5000
+    async with engine.connect() as conn:
+        left = (await conn.execute(sa.text("SELECT count(*) FROM kernels"))).scalar_one()
+        chunk_runs = (await conn.execute(sa.text(
+            "SELECT count(*) FROM pruner.prune_runs WHERE kind = 'chunk'"))).scalar_one()
+    assert left == 0 and chunk_runs == len(done["chunks"])
+    code, listed, err = await _cli(fresh_db, "pruner-poison", "parked", "sessions")
+    assert listed["parked"] == []
     await engine.dispose()
 
 
@@ -134,7 +148,8 @@ async def test_a_drain_passes_a_blocked_prefix_once(fresh_db: str) -> None:
     """Issue 11, case 5: blocked rows older than every candidate. Before: every batch walked
     them again (3.6 s a batch instead of 0.1 s; with a 2 s statement timeout the drain stopped
     after 4,000 of 20,000). Now the keyset window passes them in the first batch: the drain
-    takes every candidate in ceil(candidates / batch) batches and leaves the blocked rows."""
+    takes every candidate in ceil(candidates / batch) batches (one more when the first one,
+    which passes the prefix, is narrowed) and leaves the blocked rows."""
     blocked, candidates, batch = size(30_000, 300_000), size(2_000, 20_000), size(200, 2_000)
     engine = engine_for(fresh_db, app="backlog-setup")
     await create_schema(engine)
@@ -151,7 +166,10 @@ async def test_a_drain_passes_a_blocked_prefix_once(fresh_db: str) -> None:
         await conn.execute(sa.text("ANALYZE"))
     r = await drain(engine, sweep(SESSIONS, before=datetime.now(UTC), limit=batch),
                     operator="blocked-prefix", settings=PruneSettings(statement_timeout_ms=2_000))
-    assert (r.stopped, r.count, r.batches) == ("done", candidates, -(-candidates // batch))
+    # the first batch pays for the prefix once (on a busy box it may run out of time and be
+    # narrowed down once); every later one starts past it
+    assert (r.stopped, r.count) == ("done", candidates)
+    assert -(-candidates // batch) <= r.batches <= -(-candidates // batch) + 1
     async with engine.connect() as conn:
         left = (await conn.execute(sa.text("SELECT count(*) FROM sessions"))).scalar_one()
     assert left == blocked

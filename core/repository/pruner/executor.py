@@ -27,12 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import (
-    classify_statement,
-    delete_statement,
-    family_statement,
-    late_statement,
-)
+from core.repository.pruner.deletes import delete_statement, late_statement
+from core.repository.pruner.locks import classify_statement, family_statement
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import SweepRequest, check_flag, sweep

@@ -306,12 +306,16 @@ Act = Callable[[Step, Rows, list[str]], Rows]
 
 
 def walk(plan: Plan, req: SweepRequest, root: Rows, act: Act,
-         only: set[int] | None = None) -> dict[int, Rows]:
-    """Visit every step below the root once, parents first (those in `only`, when given);
-    RBAC steps and what hangs below them are left out when the request says so."""
-    rows: dict[int, Rows] = {0: root}
+         only: set[int] | None = None, start: dict[int, Rows] | None = None,
+         ) -> dict[int, Rows]:
+    """Visit every step below the root once, parents first (those in `only`, when given;
+    `start` gives steps whose rows are already known); RBAC steps and what hangs below them are
+    left out when the request says so."""
+    rows: dict[int, Rows] = {0: root, **(start or {})}
     for step in plan.steps[1:]:
         if (step.rbac and not req.cascade_rbac) or (only is not None and step.index not in only):
+            continue
+        if step.index in rows:
             continue
         parent = rows.get(step.parent or 0)
         if parent is None:
