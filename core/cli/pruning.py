@@ -14,7 +14,9 @@ from core import export, journal, operations, registry
 from core.cli.args import request_of
 from core.cli.exits import EXIT_OK
 from core.cli.output import after_commit, confirm, emit, fmt_counts, open_csv, publish
+from core.cli.reading import preview_lines
 from core.db import Database
+from core.preflight import preflight
 from core.preview import preview
 from core.repository.pruner import PruneResult, SweepRequest
 from core.restore import restore
@@ -72,6 +74,13 @@ async def cmd_prune(args: argparse.Namespace, settings: Settings, db: Database |
             verb = "would delete" if result.dry_run else "deleted"
             text = (f"run {result.run_id}: {verb} {result.count:,} {pruner.name} "
                     f"({fmt_counts(result.deleted)}){_skipped_text(result)}")
+            if result.dry_run:  # a rehearsal also says what the prune would want
+                pf = await preflight(db, pruner)
+                doc["preflight"] = pf.to_dict()
+                text = "\n".join([text, *(line for line in preview_lines(
+                    await preview(db, req, sample_size=0, blocked_sample=0,
+                                  settings=settings.prune), req, pf)
+                    if line.startswith(("warning:", "preflight:")))])
             if out is not None:
                 await publish(out, "--csv", lambda f: f.write(export.result_csv(result)))
                 doc["csv"] = args.csv
@@ -81,14 +90,23 @@ async def cmd_prune(args: argparse.Namespace, settings: Settings, db: Database |
 
 async def _describe(db: Database, req: SweepRequest, args: argparse.Namespace,
                     settings: Settings) -> str:
+    """The confirmation's summary (on a terminal only): how many of how many, the time range
+    they span, every table the prune deletes from or sets NULL in, the warnings and the
+    preflight's offered indexes."""
     if args.yes or not sys.stdin.isatty():
         return ""
     name = req.pruner.name
-    if req.ids is not None:
-        return f"About to delete up to {min(len(req.ids), req.limit):,} selected {name} rows."
-    pv = await preview(db, req, sample_size=0, settings=settings.prune)
-    return (f"About to delete {pv.would_delete:,} of {pv.candidates:,} {name} "
-            f"older than {req.before.isoformat()}: {fmt_counts(pv.cascade)}")
+    pv = await preview(db, req, sample_size=0, blocked_sample=0, settings=settings.prune)
+    pf = await preflight(db, req.pruner)
+    of = f"{len(req.ids):,} selected" if req.ids is not None else f"{pv.candidates:,}"
+    lines = [f"About to delete {pv.would_delete:,} of {of} {name} older than "
+             f"{req.before.isoformat()} ({req.pruner.timestamp} from {pv.next_oldest} to "
+             f"{pv.next_newest}), with:"]
+    lines += [f"  {table}: {n:,}" for table, n in pv.cascade.items()]
+    lines += [f"  {table}: {n:,} set to NULL" for table, n in pv.updated.items() if n]
+    lines += [line for line in preview_lines(pv, req, pf)
+              if line.startswith(("warning:", "preflight:"))]
+    return "\n".join(lines)
 
 
 async def cmd_restore(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:

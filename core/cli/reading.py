@@ -19,7 +19,9 @@ from core.cli.exits import EXIT_FAILED, EXIT_OK
 from core.cli.output import emit, fmt_counts, open_csv, publish, table, writing_stdout
 from core.db import Database
 from core.entities import RETENTION
-from core.preview import preview
+from core.preflight import Preflight, preflight
+from core.preview import Preview, preview
+from core.repository.pruner import SweepRequest
 from core.repository.pruner.plan import describe
 from core.settings import Settings
 
@@ -82,19 +84,45 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings, db: Database
     pruner = await registry.resolve(db, args.entity)
     req = request_of(args, settings, pruner, limit=args.limit)
     pv = await preview(db, req, sample_size=args.sample, settings=settings.prune)
-    selected = "" if req.ids is None else f" among {len(req.ids):,} selected ids"
-    text = [f"{pv.entity}: {pv.candidates:,} candidates{selected} before "
-            f"{pv.cutoff.isoformat()} ({pv.blocked:,} blocked)",
-            f"oldest {pv.oldest}, newest {pv.newest}",
-            f"a prune with --limit {pv.limit:,} deletes: {fmt_counts(pv.cascade)}"]
-    text += [f"  blocked: {reason}: {n:,}" for reason, n in pv.blocked_by.items() if n]
-    text += [f"  {', '.join(str(row[c.name]) for c in pruner.key)}  {row[pruner.timestamp]}"
-             for row in pv.sample]
-    doc = pv.to_dict()
+    pf = await preflight(db, pruner)
+    doc = pv.to_dict() | {"preflight": pf.to_dict()}
     if req.ids is not None:
         doc["selected_ids"] = len(req.ids)
-    emit(args, doc, "\n".join(text))
+    emit(args, doc, "\n".join(preview_lines(pv, req, pf)))
     return EXIT_OK
+
+
+def preview_lines(pv: Preview, req: SweepRequest, pf: Preflight) -> list[str]:
+    """A preview as an operator reads it: what qualifies, what the capped prune takes (time
+    range, per table, SET NULL), what is kept and why, what else names the rows, the warnings
+    and the indexes the prune would want (offered, never created)."""
+    p = req.pruner
+    selected = "" if req.ids is None else f" among {len(req.ids):,} selected ids"
+    text = [f"{pv.entity}: {pv.candidates:,} candidates{selected} before "
+            f"{pv.cutoff.isoformat()} ({pv.blocked:,} blocked, {pv.young:,} not old enough"
+            + (f", {pv.no_timestamp:,} without a {p.timestamp}" if pv.no_timestamp else "")
+            + ")",
+            f"oldest {pv.oldest}, newest {pv.newest}"]
+    if pv.candidates:
+        text.append(f"a prune with --limit {pv.limit:,} takes {pv.would_delete:,} "
+                    f"({pv.next_oldest} .. {pv.next_newest}) and deletes: "
+                    f"{fmt_counts(pv.cascade)}")
+        if any(pv.updated.values()):
+            text.append(f"  and sets references to NULL: {fmt_counts(pv.updated)}")
+        if any(pv.mentions.values()):
+            text.append(f"  rows that name them without a foreign key (kept): "
+                        f"{fmt_counts(pv.mentions)}")
+    text += [f"  blocked: {reason}: {n:,}" for reason, n in pv.blocked_by.items() if n]
+    text += [f"  {', '.join(str(row[c.name]) for c in p.key)}  {row[p.timestamp]}"
+             for row in pv.sample]
+    text += [f"warning: {w}" for w in pv.warnings]
+    text += [f"preflight: {u.table}({', '.join(u.columns)}) has no index for the {u.kind} "
+             f"lookup ({u.what}; ~{u.rows:,} rows): {u.fix}" for u in pf.unindexed]
+    c = pf.candidate_index
+    if c is not None and not c.existing:
+        text.append(f"preflight: no index leads with {c.columns[0]}; offered (not run): "
+                    f"{c.statement}")
+    return text
 
 
 async def cmd_history(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:

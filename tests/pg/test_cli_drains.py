@@ -67,7 +67,7 @@ async def test_drain_all_and_its_budget_covers_the_whole_run(db, database_url):
 
 @pytest.mark.parametrize("argv, says", [
     (["drain", "--older-than", "1d", "--yes"], "name the pruners to drain, or give --all"),
-    (["drain", "sessions", "--all", "--older-than", "1d", "--yes"], "not both"),
+    (["drain", "sessions", "--all", "--older-than", "1d", "--yes"], "one of them"),
     (["drain", "sessions", "nosuch", "--older-than", "1d", "--yes"], "unknown entity 'nosuch'"),
     (["prune", "sessions", "--older-than", "1d", "--retries", "-1", "--yes"], "--retries"),
     (["drain", "sessions", "--older-than", "1d", "--retries", "x", "--yes"], "--retries"),

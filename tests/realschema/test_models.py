@@ -173,3 +173,22 @@ async def test_check_passes_on_each_release(fresh: Any, release: str) -> None:
     absent = {R26_8: ["entity_shares"], R26_9: ["role_invitations", "vfolder_invitations"]}
     assert doc["not_in_model"] == absent[release]
     assert {c["name"] for c in doc["pruners"]} == set(registry.names()) - set(absent[release])
+
+
+async def test_preview_and_rehearsal_in_the_cli_name_the_unindexed_lookups(fresh: Any) -> None:
+    """Issue 9, item 6: the CLI's preview and rehearsal warn about every unindexed lookup a
+    prune makes PostgreSQL do, with the rows behind it and the statement that fixes it."""
+    engine: AsyncEngine = await fresh(R26_9)
+    url = engine.url.render_as_string(hide_password=False)
+    r = await cli(url, "preview", "sessions", "--older-than", "30d")
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stdout.splitlines() if x.startswith("preflight: ")]
+    assert any("routings(session) has no index" in x
+               and x.endswith("CREATE INDEX CONCURRENTLY ON routings (session);") for x in lines)
+    r = await cli(url, "preview", "sessions", "--older-than", "30d", "--json")
+    doc = json.loads(r.stdout)
+    assert {u["table"].split(".")[-1] for u in doc["preflight"]["unindexed"]} >= {
+        "routings", "vfolder_attachment"}
+    r = await cli(url, "prune", "sessions", "--older-than", "30d", "--limit", "5", "--dry-run")
+    assert r.returncode == 0 and "would delete 5 sessions" in r.stdout
+    assert "routings(session) has no index" in r.stdout
