@@ -21,10 +21,11 @@ from typing import Any
 
 from core import errors, registry
 from core.backendai.retention import cutoff_for_policy
-from core.cli.args import UsageError, console_argv, parse_args
+from core.cli.args import UsageError
 from core.cli.commands import COMMANDS
 from core.cli.exits import EXIT_COMMITTED, EXIT_FAILED, EXIT_PIPE, EXIT_USAGE
 from core.cli.output import Committed, Failed, writing_stdout
+from core.cli.parser import console_argv, parse_args
 from core.db import create_engine
 from core.settings import DATABASE_URL_ENV, Settings
 

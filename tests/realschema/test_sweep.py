@@ -207,11 +207,12 @@ async def test_the_cli_drains_a_retention_category_at_the_policys_cutoff(fresh: 
         await conn.execute(sa.text("UPDATE retention_policies SET retention_period = "
                                    "interval '60 days' WHERE category = 'logs'"))
         cutoff = (await conn.execute(sa.text("SELECT now() - interval '60 days'"))).scalar_one()
-        old = {t: (await conn.execute(sa.text(
-            f"SELECT count(*) FROM {t} WHERE created_at < :c"), {"c": cutoff})).scalar_one()
-            for t in ("audit_logs", "event_logs", "error_logs")}
-        total = {t: (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one()
-                 for t in old}
+        def n(t: str, *where: Any) -> Any:
+            return sa.select(sa.func.count()).select_from(sa.table(t)).where(*where)
+
+        old = {t: (await conn.execute(n(t, sa.column("created_at") < cutoff))).scalar_one()
+               for t in ("audit_logs", "event_logs", "error_logs")}
+        total = {t: (await conn.execute(n(t))).scalar_one() for t in old}
     assert all(old.values()) and all(total[t] > old[t] for t in old)  # both kinds seeded
     r = await cli(url, "drain", "--category", "logs", "--policy", "logs", "--batch-size", "50",
                   "--yes", "--json")
@@ -225,8 +226,9 @@ async def test_the_cli_drains_a_retention_category_at_the_policys_cutoff(fresh: 
     assert len(cutoffs) == 1 and abs(cutoffs.pop() - cutoff) < timedelta(seconds=30)
     async with engine.connect() as conn:
         for t in old:
-            assert (await conn.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one() \
-                == total[t] - old[t]
+            left = (await conn.execute(sa.select(sa.func.count()).select_from(sa.table(t)))
+                    ).scalar_one()
+            assert left == total[t] - old[t]
     r = await cli(url, "drain", "--all", "--older-than", "30d", "--batch-size", "200", "--yes",
                   "--json")
     assert r.returncode == 0, r.stderr[-2000:]

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.repository.pruner.conditions import retarget
 from core.repository.pruner.plan import Nullify, Plan, Step
 from core.repository.pruner.request import SweepRequest
 from core.repository.pruner.statements import (
@@ -23,7 +24,6 @@ from core.repository.pruner.statements import (
     matches,
     needed,
     nullified,
-    retarget,
     walk,
 )
 

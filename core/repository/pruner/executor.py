@@ -36,6 +36,7 @@ from core.repository.pruner.result import PruneResult, plain
 from core.repository.pruner.statements import (
     ArchiveTarget,
     Window,
+    candidates,
     local_settings,
     lock_statement,
 )
@@ -184,8 +185,6 @@ async def _skipped(conn: AsyncConnection, plan: Plan, req: SweepRequest, ids: li
                    ) -> tuple[list[Any], dict[str, str]]:
     if req.ids is None:
         return [], {}
-    from core.repository.pruner.statements import candidates
-
     gone = set(ids)
     missing = [i for i in req.ids if i not in gone]
     if not missing:

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.repository.pruner.conditions import retarget
 from core.repository.pruner.plan import Plan, Step
 from core.repository.pruner.request import SweepRequest
 from core.repository.pruner.statements import (
     TEXT_TYPES,
     Rows,
     bound_keys,
-    retarget,
     walk,
 )
 
