@@ -554,7 +554,7 @@ async def test_drain_stop(db: AsyncEngine, console_env: Any) -> None:
     assert result.stopped == "stopped"
     assert 0 < result.count < 30
     assert await count(db, sessions) == 30 - result.count
-    assert any("stopped by the operator" in w.value for w in at.warning)
+    assert any("stopped on request" in w.value for w in at.warning)
 
 
 async def test_drain_asks_for_the_name_above_threshold(db: AsyncEngine, console_env: Any) -> None:
@@ -581,7 +581,7 @@ async def test_history_lists_and_exports_runs(db: AsyncEngine, console_env: Any)
     at = console(page="views/history.py")
     no_exceptions(at)
     table = [d for d in at.dataframe if (d.key or "").startswith(Keys.HISTORY_TABLE + ".")][0]
-    assert list(table.value["run"]) == [archived.run_id]
+    assert list(table.value["run"]) == [f"#{archived.run_id}"]
 
     at.session_state[table.key] = {"selection": {"rows": [0]}}
     at.run()
