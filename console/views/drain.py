@@ -179,7 +179,8 @@ def controls(ctx: ConsoleContext) -> tuple[str, datetime | None]:
                                      Keys.DRAIN_MAX_BATCHES, 0, 1_000_000, step=1)
         pause = checked_number(c6, "Pause (s)", Keys.DRAIN_PAUSE, 0, 60,
                                whole=False, step=0.5,
-                               help="Seconds between batches: room for replicas and autovacuum to keep up.")
+                               help="Seconds between batches: room for replicas and "
+                                    "autovacuum to keep up.")
         if cutoff.before is not None:
             st.caption(f"Cutoff: {cutoff.description}. The cutoff is frozen when the drain "
                        "starts.")
