@@ -24,7 +24,7 @@ SEVERAL = "blocked: several reasons"
 COLORS = {NEXT: "#c62828", LATER: "#ef9a9a", YOUNG: "#90caf9"}
 BLOCKED_COLORS = ["#616161", "#8e24aa", "#795548", "#9e9d24", "#bdbdbd", "#5c6bc0"]
 FRAME_COLUMNS = ["start", "end", "class", "order", "rows", "y0", "y1", "from", "to",
-                 "bin next", "bin later", "bin blocked", "bin young", "blocked by"]
+                 "bin next", "bin later", "bin blocked", "bin young", "blocked by", "aria"]
 
 
 def histogram_frame(pv: Preview) -> pd.DataFrame:
@@ -87,7 +87,8 @@ def class_frame(pv: Preview) -> pd.DataFrame:
             out.append({"start": b.start, "end": end, "class": name, "order": order[name],
                         "rows": n, "y0": y, "y1": y + n, "from": _when(b.start),
                         "to": _when(end), "bin next": b.next, "bin later": b.later,
-                        "bin blocked": b.blocked, "bin young": b.young, "blocked by": reasons})
+                        "bin blocked": b.blocked, "bin young": b.young, "blocked by": reasons,
+                        "aria": f"{name}: {n:,} rows from {_when(b.start)} to {_when(end)}"})
             y += n
     return pd.DataFrame(out, columns=FRAME_COLUMNS)
 
@@ -130,6 +131,7 @@ def age_histogram(pv: Preview, since: datetime | None = None) -> alt.LayerChart:
             domain=names, range=[colors.get(n, "#999999") for n in names]),
             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
         order=alt.Order("order:Q"),
+        description=alt.Description("aria:N"),  # what a screen reader (and a test) reads
         tooltip=[alt.Tooltip("class:N", title="class"),
                  alt.Tooltip("rows:Q", title="rows", format=","),
                  alt.Tooltip("from:N", title="from"), alt.Tooltip("to:N", title="to"),
@@ -141,7 +143,7 @@ def age_histogram(pv: Preview, since: datetime | None = None) -> alt.LayerChart:
     )
     cut = pd.DataFrame({"cutoff": [pv.cutoff], "label": [f"cutoff {_when(pv.cutoff)}"]})
     rule = alt.Chart(cut).mark_rule(color="black", strokeDash=[6, 3], strokeWidth=2).encode(
-        x=alt.X("cutoff:T", scale=x_scale, axis=x_axis),
+        x=alt.X("cutoff:T", scale=x_scale, axis=x_axis), description=alt.Description("label:N"),
         tooltip=[alt.Tooltip("label:N", title="cutoff")])
     text = alt.Chart(cut).mark_text(align="right", baseline="top", dx=-4, dy=4).encode(
         x=alt.X("cutoff:T", scale=x_scale, axis=x_axis), y=alt.value(0), text="label:N")
