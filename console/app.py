@@ -59,7 +59,7 @@ def running_drains(ctx: context.ConsoleContext, drain_page: Any) -> None:
     if running:
         with st.sidebar:
             st.warning(f"{len(running):,} drain{'s' if len(running) > 1 else ''} running: "
-                       + ", ".join(f"{d.entity} ({d.count:,} so far)" for d in running),
+                       + ", ".join(f"{d.entity} (by {d.operator})" for d in running),
                        icon=":material/water_drop:")
             st.page_link(drain_page, label="See or stop on the Drain page",
                          icon=":material/stop_circle:")

@@ -197,8 +197,9 @@ def controls(ctx: ConsoleContext) -> tuple[str, datetime | None]:
     batches = -(-pv.candidates // int(batch)) if pv.candidates else 0
     if max_batches:
         batches = min(batches, int(max_batches))
-    st.metric("Candidates now", f"{pv.candidates:,}",
-              help=f"About {batches:,} batches of {int(batch):,}.")
+    st.metric("Candidates now", f"{pv.candidates:,}")
+    cap = f" (at most {int(max_batches):,})" if max_batches else ""
+    st.caption(f"About {batches:,} batches of {int(batch):,}{cap}, {pause:g} s apart.")
     st.button("Start drain…", type="primary", icon=":material/play_arrow:",
               disabled=not can or not pv.candidates, help=None if can else ctx.access.notice,
               on_click=confirm.request,
