@@ -5,6 +5,8 @@ cut off."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -51,6 +53,24 @@ def cli(db: Database, *args: str) -> dict[str, Any]:
                           capture_output=True, text=True, timeout=120, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def oldest_candidates(db: Database, n: int) -> list[str]:
+    """The `n` oldest session candidates (older than 90 days), as core's preview lists them."""
+    from core import create_engine, registry, sweep
+    from core.preview import preview
+
+    async def read() -> list[str]:
+        engine = create_engine(db.url)
+        try:
+            pv = await preview(engine, sweep(registry.get("sessions"), before=datetime.now(UTC)
+                                             - timedelta(days=90), limit=n), sample_size=n)
+            return [str(row["id"]) for row in pv.sample]
+        finally:
+            await engine.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright owns this thread's loop
+        return pool.submit(asyncio.run, read()).result()
 
 
 def chart_labels(page: Page) -> list[str]:
@@ -106,6 +126,7 @@ def test_prune_selected_rows(browser: Browser, console_url: str,
     box = grid.bounding_box()
     assert box
     before = set(e2e_database.query("SELECT id FROM sessions"))
+    oldest = oldest_candidates(e2e_database, 3)
     for row in (0, 2):  # the row markers' checkboxes, in the first column
         page.mouse.click(box["x"] + 18, box["y"] + HEADER + ROW * row + ROW / 2)
         settle(page)
@@ -127,6 +148,7 @@ def test_prune_selected_rows(browser: Browser, console_url: str,
     journaled = set(e2e_database.query(
         f"SELECT unnest(ids) FROM pruner.prune_run_ids WHERE run_id = {int(run_id)}"))  # noqa: S608
     assert journaled == gone, "exactly the rows picked, journaled"
+    assert gone == {oldest[0], oldest[2]}, "the first and third oldest candidates"
     page.context.close()
 
 
