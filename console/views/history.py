@@ -117,7 +117,9 @@ def run_details(ctx: ConsoleContext, run: journal.Run, restored: dict[int, int])
     cols[3].metric("Finished", fmt_ts(run.finished_at))
     st.markdown(f"Operator **{run.operator}** · reason: {run.reason or '—'}"
                 + (f" · drain `{run.drain_id}`" if run.drain_id else "")
-                + (f" · puts back run #{run.restored_from}" if run.restored_from else ""))
+                + (f" · puts back run #{run.restored_from}" if run.restored_from else "")
+                + (f" · {run.busy:,} busy (held by another transaction, left for the next "
+                   "run)" if run.busy else ""))
     if run.error:
         st.error(ctx.scrub(run.error))
     if run.deleted:

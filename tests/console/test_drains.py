@@ -167,3 +167,20 @@ async def test_invalid_drain_inputs_disable_the_start(db: AsyncEngine, console_e
     at.run()
     assert button(at, "Start drain").disabled
     assert at.session_state[Keys.ANCHOR] - timedelta(days=90) < at.session_state[Keys.ANCHOR]
+
+
+async def test_an_abandoned_drain_says_so(db: AsyncEngine, console_env: Any) -> None:
+    """A drain still marked running whose process is gone (no heartbeat for 10 minutes)."""
+    from datetime import UTC, datetime
+
+    await journal.ensure_journal(db)
+    await journal.drains.start(db, "0bad0bad-0000-4000-8000-000000000000", entity="sessions",
+                               cutoff=datetime.now(UTC), batch_size=10, max_batches=None,
+                               operator="gone", reason="", estimated=100)
+    async with db.begin() as conn:
+        await conn.execute(sa.text("UPDATE pruner.prune_drains SET heartbeat_at = "
+                                   "now() - interval '20 minutes'"))
+    at = console(page=DRAIN_PAGE)
+    no_exceptions(at)
+    assert any("No heartbeat for 20 minutes" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "Stop"], "nothing left to stop"
