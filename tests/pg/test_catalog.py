@@ -130,6 +130,26 @@ async def test_1_a_self_referencing_family_goes_together_and_a_live_descendant_k
     assert await s.rows("SELECT id FROM jobs ORDER BY id") == [(4,), (5,), (6,), (7,)]
 
 
+@pytest.mark.parametrize("action", ["CASCADE", "NO ACTION"])
+async def test_1_preview_counts_the_descendants_a_capped_prune_takes_with_a_family(
+        scratch: Scratch, action: str) -> None:
+    """Found by the random-schema property test: with limit 4 the prune takes the 4 oldest and
+    the newer descendant of one of them (a family goes whole); preview counted only the 4."""
+    s = scratch
+    await s.sql(JOBS_DDL.format(action=action))
+    await s.sql(
+        "INSERT INTO jobs VALUES (9, 'done', :d36, NULL), (6, 'done', :d35, NULL),"
+        " (5, 'done', :d32, NULL), (4, 'done', :d15, NULL), (10, 'done', :d14, 4)",
+        d36=ago(days=36), d35=ago(days=35), d32=ago(days=32), d15=ago(days=15),
+        d14=ago(days=14))
+    p = jobs_pruner(s)
+    req = sweep(p, before=ago(days=10), limit=4)
+    pv = await preview(s.engine, req)
+    rehearsal = await execute_pruner(s.engine, p, before=ago(days=10), limit=4, dry_run=True)
+    r = await execute_pruner(s.engine, p, before=ago(days=10), limit=4)
+    assert sorted(r.ids) == [4, 5, 6, 9, 10]
+    assert bare(pv.cascade) == bare(rehearsal.deleted) == bare(r.deleted) == {"jobs": 5}
+
 # ------------------------------------------------------------------------------ 2 composite FK
 async def test_2_a_composite_child_matches_as_a_tuple_and_a_wrong_one_is_named(
         scratch: Scratch) -> None:

@@ -204,6 +204,7 @@ async def plans_db(engine: AsyncEngine) -> AsyncEngine:
     return engine
 
 
+@pytest.mark.timeout(size(600, 4 * 3600))  # the full size runs for about an hour
 @settings(max_examples=SCHEMAS, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow, HealthCheck.data_too_large])

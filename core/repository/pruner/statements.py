@@ -207,11 +207,31 @@ def walk(plan: Plan, req: SweepRequest, root: Rows, act: Act,
 
 def candidate_rows(plan: Plan, req: SweepRequest) -> Rows:
     """The first `limit` candidates as the root's rows of a walk (no locks): a materialized CTE
-    with the key and every column the root's dependents match on."""
+    with the key and every column the root's dependents match on. With a self-referencing FK
+    their descendants are in it too, as the prune takes them (a family goes whole)."""
+    t = plan.pruner.table
     extra = [c for c in needed(plan, plan.root) if c not in plan.key]
-    cand = (candidates(plan, req).add_columns(*(plan.pruner.table.c[c] for c in extra))
-            .cte("cand").prefix_with("MATERIALIZED"))
-    return Rows(cand, None, {c: f"k{i}" for i, c in enumerate(plan.key)})
+    first = candidates(plan, req).add_columns(*(t.c[c] for c in extra))
+    names = {c: f"k{i}" for i, c in enumerate(plan.key)}
+    if plan.family is None:
+        return Rows(first.cte("cand").prefix_with("MATERIALIZED"), None, names)
+    fk = plan.family
+    top = first.cte("cand_first")
+
+    def row(tab: sa.FromClause) -> list[ColumnElement[Any]]:
+        return [*(tab.c[c].label(f"k{i}") for i, c in enumerate(plan.key)),
+                tab.c[plan.pruner.timestamp].label("ts"), *(tab.c[c] for c in extra)]
+
+    def below(tab: sa.FromClause, up: sa.FromClause) -> ColumnElement[bool]:
+        return sa.and_(*(tab.c[c] == up.c[names[ref]]
+                         for c, ref in zip(fk.columns, fk.ref_columns, strict=True)))
+
+    kid, nxt = t.alias("fam_kid"), t.alias("fam_next")
+    down = sa.select(*row(kid)).select_from(kid.join(top, below(kid, top))).cte(
+        "cand_down", recursive=True)
+    down = down.union(sa.select(*row(nxt)).select_from(nxt.join(down, below(nxt, down))))
+    cand = sa.union(sa.select(top), sa.select(down)).cte("cand").prefix_with("MATERIALIZED")
+    return Rows(cand, None, names)
 
 
 def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
