@@ -1,11 +1,14 @@
 """Plans on random schemas: hypothesis builds FK graphs (CASCADE / SET NULL / RESTRICT / NO
-ACTION, composite and self-referencing keys, now and then a vetoing trigger), random data and a
-random declaration, then prunes with the archive on and checks, against the data it built:
+ACTION, composite and self-referencing keys, now and then a vetoing trigger or a row-level
+security policy that hides rows from DELETE), random data and a random declaration, then prunes
+with the archive on — as a login role that is not a superuser, since PostgreSQL applies no policy
+to superusers — and checks, against the data it built:
 
 - nothing outside the plan is deleted or changed: every deleted row is a pruned row or hangs
   from one through a deleted edge; every changed row is a declared SET NULL of a pruned row;
 - preview counts = rehearsal counts = result counts = per-table row deltas;
-- a prune removes every candidate it locked or nothing (a veto rolls everything back);
+- a prune removes every candidate it locked or nothing (a veto or a policy rolls everything
+  back, and the error names it);
 - restoring the archived run gives back the table contents exactly.
 
 Size: PRUNER_SOAK=full runs more schemas and data sets (see `size`).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,9 +27,10 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import errors, execute_pruner, operations, sweep
+from core import create_engine, errors, execute_pruner, journal, operations, sweep
 from core.preview import preview
 from core.repository.pruner import Child, Pruner, SetNull
 from core.restore import restore
@@ -51,6 +56,7 @@ class World:
     edges: list[Edge]
     self_fk: str | None  # ON DELETE of t0.parent_id, if any
     veto: int | None  # a table whose BEFORE DELETE trigger keeps rows with veto = true
+    policy: int | None = None  # a table whose RLS DELETE policy hides rows with veto = true
     rows: dict[int, int] = field(default_factory=dict)  # rows per table
 
 
@@ -68,7 +74,9 @@ def worlds(draw: st.DrawFn) -> World:
                    label="self fk")
     veto = draw(st.one_of(st.none(), st.integers(0, n)), label="veto") if draw(
         st.integers(0, 5), label="veto?") == 0 else None
-    return World(edges, self_fk, veto)
+    policy = draw(st.integers(0, n), label="policy") if draw(
+        st.integers(0, 5), label="policy?") == 0 else None
+    return World(edges, self_fk, veto, policy)
 
 
 def ddl(schema: str, w: World) -> list[str]:
@@ -94,6 +102,15 @@ def ddl(schema: str, w: World) -> list[str]:
                 "$$BEGIN IF OLD.veto THEN RETURN NULL; END IF; RETURN OLD; END$$",
                 f"CREATE TRIGGER keep BEFORE DELETE ON {schema}.t{w.veto} FOR EACH ROW "
                 f"EXECUTE FUNCTION {schema}.keep()"]
+    if w.policy is not None:
+        t = f"{schema}.t{w.policy}"
+        out += [f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+                f"CREATE POLICY see ON {t} FOR SELECT USING (true)",
+                f"CREATE POLICY add ON {t} FOR INSERT WITH CHECK (true)",
+                f"CREATE POLICY change ON {t} FOR UPDATE USING (true)",
+                f"CREATE POLICY keep_vetoed ON {t} FOR DELETE USING (NOT veto)"]
+    out += [f"GRANT USAGE ON SCHEMA {schema} TO {APP}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {APP}"]
     return out
 
 
@@ -199,9 +216,27 @@ def bare(d: dict[str, int]) -> dict[str, int]:
     return dict(out)
 
 
+APP = "plans_app"  # the login role the prunes run as: no superuser, so policies apply
+
+
 @pytest.fixture(scope="module")
-async def plans_db(engine: AsyncEngine) -> AsyncEngine:
-    return engine
+async def app_engine(engine: AsyncEngine, database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of APP, a role with DML on the journal and (granted per schema) the tables."""
+    password = "plans-" + uuid.uuid4().hex[:16]
+    async with engine.begin() as conn:  # the role and its grants: our constants only
+        if (await conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
+                               {"r": APP})).first() is None:
+            await conn.execute(sa.text(f"CREATE ROLE {APP} LOGIN NOSUPERUSER"))
+        await conn.execute(sa.text(f"ALTER ROLE {APP} PASSWORD '{password}'"))
+        for grant in (f"GRANT USAGE ON SCHEMA {journal.SCHEMA} TO {APP}",
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                      f"{journal.SCHEMA} TO {APP}",
+                      f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {journal.SCHEMA} TO {APP}"):
+            await conn.execute(sa.text(grant))
+    url = make_url(database_url).set(username=APP, password=password)
+    app = create_engine(url.render_as_string(hide_password=False))
+    yield app
+    await app.dispose()
 
 
 @pytest.mark.timeout(size(600, 4 * 3600))  # the full size runs for about an hour
@@ -210,8 +245,7 @@ async def plans_db(engine: AsyncEngine) -> AsyncEngine:
                                  HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(w=worlds(), draw=st.data())
 async def test_random_schemas_prune_exactly_what_the_plan_says(
-        plans_db: AsyncEngine, w: World, draw: st.DataObject) -> None:
-    engine = plans_db
+        engine: AsyncEngine, app_engine: AsyncEngine, w: World, draw: st.DataObject) -> None:
     schema = f"p_{uuid.uuid4().hex[:10]}"
     async with engine.begin() as conn:
         await conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
@@ -226,37 +260,42 @@ async def test_random_schemas_prune_exactly_what_the_plan_says(
                     f"{schema}.t{t}" for t in range(n)) + " CASCADE"))
                 for stmt in draw.draw(data(w), label="data"):
                     await conn.execute(sa.text(stmt.format(s=schema)))
-            await check_one_data_set(engine, schema, w, pruner, draw)
+            await check_one_data_set(engine, app_engine, schema, w, pruner, draw)
             STATS["data sets"] += 1
     finally:
         async with engine.begin() as conn:
             await conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         STATS["schemas"] += 1
+        STATS["policies"] += w.policy is not None
+        STATS["triggers"] += w.veto is not None
 
 
-async def check_one_data_set(engine: AsyncEngine, schema: str, w: World, pruner: Pruner,
-                             draw: st.DataObject) -> None:
+async def check_one_data_set(engine: AsyncEngine, app: AsyncEngine, schema: str, w: World,
+                             pruner: Pruner, draw: st.DataObject) -> None:
+    """One data set: the owner (`engine`) reads and compares, the app role (`app`) prunes."""
     before = datetime.now(UTC) - timedelta(days=10)
     limit = draw.draw(st.integers(1, 8), label="limit")
     req = sweep(pruner, before=before, limit=limit)
     snap = await snapshot(engine, schema)
     start = await counts(engine, schema)
     try:
-        pv = await preview(engine, req)
-        rehearsal = await execute_pruner(engine, pruner, before=before, limit=limit,
+        pv = await preview(app, req)
+        rehearsal = await execute_pruner(app, pruner, before=before, limit=limit,
                                          dry_run=True)
     except errors.PruneFailed as exc:
         STATS["vetoed"] += 1
-        assert w.veto is not None, exc  # only a vetoing trigger may make it fail
-        assert "keep" in str(exc), exc  # and the message names it
+        # only a vetoing trigger or a policy may make it fail, and the message names it
+        assert w.veto is not None or w.policy is not None, exc
+        assert "keep" in str(exc), exc
         assert await snapshot(engine, schema) == snap  # nothing changed
         return
     assert await snapshot(engine, schema) == snap  # a rehearsal changes nothing
     try:
-        result = await operations.prune(engine, req, archive=True, operator="plans")
+        result = await operations.prune(app, req, archive=True, operator="plans")
     except errors.PruneFailed:
         STATS["vetoed"] += 1
-        assert w.veto is not None  # only a veto (trigger) may refuse after a rehearsal…
+        # only a veto (trigger or policy) may refuse after a rehearsal…
+        assert w.veto is not None or w.policy is not None
         assert await snapshot(engine, schema) == snap  # …and then nothing changed
         return
     end = await counts(engine, schema)
@@ -276,7 +315,7 @@ async def check_one_data_set(engine: AsyncEngine, schema: str, w: World, pruner:
     STATS["blocked"] += pv.blocked > 0
     # restore gives back exactly what there was
     if result.count:
-        await restore(engine, result.run_id, operator="plans")
+        await restore(app, result.run_id, operator="plans")
         assert await snapshot(engine, schema) == snap
         STATS["restored"] += 1
 
@@ -285,5 +324,7 @@ def test_zz_plan_property_summary() -> None:
     print(f"\nrandom schemas: {STATS['schemas']} x data sets: {STATS['data sets']} "
           f"(pruned {STATS['pruned']}, "
           f"{STATS['rows']} rows in all; restored {STATS['restored']}, with SET NULL "
-          f"{STATS['nulled']}, with blocked rows {STATS['blocked']}, vetoed and rolled back "
+          f"{STATS['nulled']}, with blocked rows {STATS['blocked']}; schemas with a vetoing "
+          f"trigger {STATS['triggers']}, with a DELETE policy {STATS['policies']}; vetoed and "
+          f"rolled back "
           f"{STATS['vetoed']})")
