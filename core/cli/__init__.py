@@ -21,7 +21,7 @@ from typing import Any
 
 from core import errors, registry
 from core.backendai.retention import cutoff_for_policy
-from core.cli.args import UsageError
+from core.cli.args import UsageError, check_cutoff
 from core.cli.commands import COMMANDS
 from core.cli.exits import EXIT_COMMITTED, EXIT_FAILED, EXIT_PIPE, EXIT_USAGE
 from core.cli.output import Committed, Failed, writing_stdout
@@ -66,6 +66,7 @@ async def run(args: Any, settings: Settings) -> int:
     handler = COMMANDS[args.command]
     if args.command == "list":
         return await handler(args, settings, None)
+    check_cutoff(args)  # a bad cutoff is bad usage, refused before the database is reached
     engine = create_engine(args.database_url or settings.database_url)
     try:
         if getattr(args, "policy", None):  # the cutoff comes from the database

@@ -114,14 +114,29 @@ def non_negative_int(text: str) -> int:
     return int(text)
 
 
-def cutoff_of(args: argparse.Namespace) -> datetime:
-    """The one cutoff of the command line: --before, --older-than, or --policy (whose value the
-    command runner read from the database into `args.policy_cutoff`)."""
-    given = [name for name, value in (("--before", args.before),
-                                      ("--older-than", args.older_than),
+def _one_cutoff(args: argparse.Namespace) -> None:
+    given = [name for name, value in (("--before", getattr(args, "before", None)),
+                                      ("--older-than", getattr(args, "older_than", None)),
                                       ("--policy", getattr(args, "policy", None))) if value]
     if len(given) > 1:
         raise UsageError(f"give one cutoff: {' or '.join(given)}, not several")
+
+
+def check_cutoff(args: argparse.Namespace) -> None:
+    """Refuse (UsageError) a cutoff option that cannot work before the database is touched:
+    several of --before, --older-than and --policy, or a --before/--older-than that does not
+    parse or reaches before year 1."""
+    _one_cutoff(args)
+    if getattr(args, "before", None):
+        parse_before(args.before)
+    if getattr(args, "older_than", None):
+        parse_older_than(args.older_than)
+
+
+def cutoff_of(args: argparse.Namespace) -> datetime:
+    """The one cutoff of the command line: --before, --older-than, or --policy (whose value the
+    command runner read from the database into `args.policy_cutoff`)."""
+    _one_cutoff(args)
     if args.before:
         return parse_before(args.before)
     if args.older_than:
