@@ -106,7 +106,7 @@ def demo_environment(cluster: LocalCluster, sessions: int, *, schema: str = SCHE
     if demo.seeded:
         progress(f"seeded {demo.sessions:,} demo sessions on {what}")
     else:
-        progress(f"reusing the demo database {demo.name} ({what}, seeded before)")
+        progress(f"reusing the demo database {demo.name} ({what}, from an earlier run)")
     progress(f"demo database {redact(demo.url)} (with its password in "
              f"{write_demo_url(project_root, demo.url)})")
     env = {DATABASE_URL_ENV: demo.url, DEMO_ENV: "1"}
