@@ -11,13 +11,14 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from console import confirm, context
+from console import confirm, context, previews
 from console.access import SIGNED_IN, Access, resolve_access, sign_out
 from console.settings import ConsoleSettings, current_settings
 from console.state import Keys
 from console.widgets import keep_shared_widget_state
 from core import errors, journal, registry
 from core.db import redact
+from core.demo.database import fallback_banner
 
 st.set_page_config(page_title="Pruner console", page_icon=":material/content_cut:",
                    layout="wide")
@@ -47,6 +48,22 @@ def sidebar(settings: ConsoleSettings, access: Access) -> None:
         if access.operator and settings.sign_in in SIGNED_IN:
             st.button("Sign out", on_click=sign_out, args=(settings,), type="tertiary",
                       icon=":material/logout:")
+
+
+def entities_that_fit(ctx: context.ConsoleContext) -> dict[str, str | None] | None:
+    """Which entities fit the database (None when that cannot be read: every entity is offered
+    and the page says what is wrong)."""
+    try:
+        return previews.cached_fits(ctx.database_url, tuple(registry.names()))
+    except errors.PrunerError:
+        return None
+
+
+def demo_banner(ctx: context.ConsoleContext) -> None:
+    """On every page of a demo that wanted the real Backend.AI schema and could not have it."""
+    if ctx.settings.demo and ctx.settings.demo_fallback:
+        st.warning(ctx.scrub(fallback_banner(ctx.settings.demo_fallback)),
+                   icon=":material/warning:")
 
 
 def running_drains(ctx: context.ConsoleContext, drain_page: Any) -> None:
@@ -83,8 +100,9 @@ def main() -> None:
         st.stop()
     ctx = context.ConsoleContext(settings, access, runtime)
     st.session_state[Keys.CONTEXT] = ctx
-    keep_shared_widget_state(settings.core.prune.max_limit)
+    keep_shared_widget_state(settings.core.prune.max_limit, entities_that_fit(ctx))
     sidebar(settings, access)
+    demo_banner(ctx)
     drain_page = st.Page("views/drain.py", title="Drain", icon=":material/water_drop:")
     page = st.navigation([
         st.Page("views/candidates.py", title="Candidates", icon=":material/delete_sweep:",

@@ -75,10 +75,13 @@ def time_range(plan: Plan) -> str:
             f"{_moment(plan.newest, now)}")
 
 
-def describe(plan: Plan) -> None:
+def describe(ctx: ConsoleContext, plan: Plan) -> None:
     """The exact statement of what the request deletes (or, a restore, puts back)."""
     req = plan.request
     pruner = registry.get(req.entity)
+    if req.kind != "restore":  # the declaration that fits this database (its own words)
+        pruner = ctx.call(lambda db: registry.resolve(db, req.entity),
+                          f"choosing the {req.entity} model")
     if req.kind == "restore":
         st.markdown(f"Puts back run **#{req.run_id}** of **{req.entity}**: the **{plan.rows:,}** "
                     f"{req.entity} rows it deleted (cutoff was {fmt_ts(req.before)}) and every "
@@ -134,7 +137,7 @@ def _body(ctx: ConsoleContext) -> None:
         st.button("Close", on_click=cancel)
         return
     assert isinstance(plan, Plan)
-    describe(plan)
+    describe(ctx, plan)
     if plan.rows <= 0:
         st.info("Nothing qualifies any more: there is nothing to delete.")
         st.button("Close", on_click=cancel)

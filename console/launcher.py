@@ -2,8 +2,11 @@
 
 With a database configured (PRUNER_DATABASE_URL or `[database] url` in a Streamlit secrets file)
 it just runs Streamlit on it. Without one it leases the embedded demo PostgreSQL cluster in
-.pruner/demo-pg (starting it unless it runs already), creates and seeds `pruner_demo` once (a
-second run reuses the data), runs the console on it in demo mode, and gives the lease back when
+.pruner/demo-pg (starting it unless it runs already), prepares the demo database once (the real
+Backend.AI 26.9 manager schema, built with the platform's own oneshot and seeded on first use, in
+`pruner_demo_26_9`; the modelled schema in `pruner_demo` when the real one cannot be built, with
+the reason in a banner; core.demo.database), reuses it on every later run, runs the console on
+it in demo mode, and gives the lease back when
 the console exits: the cluster stops only when no other console or notebook uses it, and only if
 one of them started it. Either way it first
 checks the console's settings and refuses to start on a bad one (a placeholder password, a flag
@@ -30,19 +33,21 @@ from typing import Any, TextIO
 from console import accounts
 from console.settings import (
     DEMO_ENV,
+    DEMO_FALLBACK_ENV,
     ConsoleSettings,
     load_settings,
     scrub,
     table,
     users_file_path,
 )
-from core.demo.cluster import ClusterError
+from core.demo.cluster import ClusterError, LocalCluster
 from core.errors import InvalidArgument, PrunerError
 from core.settings import DATABASE_URL_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP = PROJECT_ROOT / "console" / "app.py"
-DEMO_DATABASE = "pruner_demo"
+DEMO_DATABASE = "pruner_demo"  # the modelled demo; the real one is pruner_demo_26_9
+SCHEMA_REAL, SCHEMA_MODELLED = "real", "modelled"
 DEMO_SESSIONS = 30_000
 DEFAULT_ADDRESS = "127.0.0.1"
 ADDRESS_ENV = "PRUNER_CONSOLE_ADDRESS"
@@ -79,19 +84,35 @@ def database_configured(env: Mapping[str, str], project_root: Path) -> bool:
     return bool(env.get(DATABASE_URL_ENV)) or secrets_database_url(project_root) is not None
 
 
-async def seed_once(url: str, sessions: int) -> bool:
-    """Seed the demo database unless it already holds data; True when it seeded."""
-    from core import create_engine
-    from core.demo.seed import is_seeded, seed
+def say(message: str) -> None:
+    print(f"pruner console: {message}", flush=True)
 
-    engine = create_engine(url)
-    try:
-        if await is_seeded(engine):
-            return False
-        await seed(engine, sessions=sessions)
-        return True
-    finally:
-        await engine.dispose()
+
+def demo_environment(cluster: LocalCluster, sessions: int, *, schema: str = SCHEMA_REAL,
+                     project_root: Path = PROJECT_ROOT,
+                     progress: Callable[[str], None] = say) -> dict[str, str]:
+    """Prepare the demo database on the leased `cluster` (core.demo.database: the real
+    Backend.AI schema built and seeded on first use and reused afterwards, else the modelled
+    one) and return what the console's environment needs: its URL, the demo flag, and why it
+    fell back to the modelled schema, if it did."""
+    from core.db import redact
+    from core.demo.database import prepare_demo
+    from core.demo.seed import write_demo_url
+
+    demo = asyncio.run(prepare_demo(cluster, DEMO_DATABASE, sessions,
+                                    real=schema == SCHEMA_REAL, project_dir=project_root,
+                                    progress=progress))
+    what = f"the real Backend.AI {demo.model} schema" if demo.real else "the modelled schema"
+    if demo.seeded:
+        progress(f"seeded {demo.sessions:,} demo sessions on {what}")
+    else:
+        progress(f"reusing the demo database {demo.name} ({what}, from an earlier run)")
+    progress(f"demo database {redact(demo.url)} (with its password in "
+             f"{write_demo_url(project_root, demo.url)})")
+    env = {DATABASE_URL_ENV: demo.url, DEMO_ENV: "1"}
+    if demo.fallback:
+        env[DEMO_FALLBACK_ENV] = demo.fallback
+    return env
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -104,6 +125,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                                           f"or {ADDRESS_ENV})")
     parser.add_argument("--demo-sessions", type=int, default=DEMO_SESSIONS,
                         help="sessions to seed a fresh demo database with")
+    parser.add_argument("--demo-schema", choices=(SCHEMA_REAL, SCHEMA_MODELLED),
+                        default=SCHEMA_REAL,
+                        help="the demo's schema: the real Backend.AI 26.9 manager schema "
+                             "(default; built on first use, modelled when it cannot be) or our "
+                             "modelled one")
     return parser.parse_known_args(argv)
 
 
@@ -253,22 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = check_settings(env, PROJECT_ROOT)
         if not database_configured(env, PROJECT_ROOT):
-            from core.db import redact
-            from core.demo.seed import lease_demo_cluster, write_demo_url
+            from core.demo.seed import lease_demo_cluster
 
-            print("pruner console: no database configured; using the demo database "
-                  "(.pruner/demo-pg)…", flush=True)
+            say("no database configured; using the demo database (.pruner/demo-pg)…")
             cluster, started = lease_demo_cluster(PROJECT_ROOT)
-            print("pruner console: " + ("started the demo database" if started else
-                  "the demo database was running already: using it, leaving it running"),
-                  flush=True)
-            url = cluster.create_database(DEMO_DATABASE)
-            if asyncio.run(seed_once(url, args.demo_sessions)):
-                print(f"pruner console: seeded {args.demo_sessions:,} demo sessions", flush=True)
-            print(f"pruner console: demo database {redact(url)} (with its password in "
-                  f"{write_demo_url(PROJECT_ROOT, url)})", flush=True)
-            env[DATABASE_URL_ENV] = url
-            env[DEMO_ENV] = "1"
+            say("started the demo database" if started else
+                "the demo database was running already: using it, leaving it running")
+            env.pop(DEMO_FALLBACK_ENV, None)  # only this run's preparation may set it
+            env.update(demo_environment(cluster, args.demo_sessions, schema=args.demo_schema))
         return run_streamlit(streamlit_command(args, extra, env), env)
     except KeyboardInterrupt:
         return 130

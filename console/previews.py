@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from console.context import call
 from console.runtime import runtime_for
 from core import registry
+from core.backendai.retention import Policy, policies
+from core.entities import RETENTION
 from core.preview import Preview, preview
 from core.repository.pruner import sweep
 from core.settings import PruneSettings
@@ -32,5 +34,27 @@ def cached_preview(database_url: str, entity: str, before: datetime, limit: int,
     return call(runtime_for(database_url), run, f"previewing {entity}")
 
 
+@st.cache_data(ttl=PREVIEW_TTL_S, max_entries=16, show_spinner=False)
+def cached_fits(database_url: str, names: tuple[str, ...]) -> dict[str, str | None]:
+    """`registry.fits`: each registered name (`names`, so a newly loaded module counts) -> None
+    when it fits this database, else why not."""
+    return call(runtime_for(database_url), registry.fits,
+                "reading which pruners fit this database")
+
+
+POLICIES_TTL_S = 60
+
+
+@st.cache_data(ttl=POLICIES_TTL_S, max_entries=16, show_spinner=False)
+def cached_policies(database_url: str) -> list[Policy]:
+    """The platform's retention policies with the pruners covering each ([] without the
+    table): `core.backendai.retention.policies`, as `pruner list` reads them."""
+    async def run(db: AsyncEngine) -> list[Policy]:
+        return await policies(db, RETENTION)
+
+    return call(runtime_for(database_url), run, "reading the platform's retention policies")
+
+
 def clear() -> None:
     cached_preview.clear()
+    cached_policies.clear()

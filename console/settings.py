@@ -27,6 +27,9 @@ from core.db import SECRET_PARAMS, redact
 from core.settings import DATABASE_URL_ENV, Settings, parse_count, parse_flag
 
 DEMO_ENV = "PRUNER_DEMO"
+# Set by `pruner console` when its demo wanted the real Backend.AI schema and fell back to the
+# modelled one: why, in one line (shown in a banner on every page of a demo console).
+DEMO_FALLBACK_ENV = "PRUNER_DEMO_FALLBACK"
 READ_ONLY_ENV = "PRUNER_READ_ONLY"
 PASSWORD_ENV = "PRUNER_CONSOLE_PASSWORD"
 CONFIRM_ABOVE_ENV = "PRUNER_CONFIRM_ABOVE"
@@ -68,6 +71,7 @@ class OidcPolicy:
 class ConsoleSettings:
     database_url: str | None = None
     demo: bool = False
+    demo_fallback: str | None = None  # why the demo is on the modelled schema (DEMO_FALLBACK_ENV)
     read_only: bool = False
     console_password: str | None = None  # the shared password (MODE_SHARED)
     oidc: bool = False  # an [auth] section exists: operators sign in with st.login
@@ -299,6 +303,7 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any],
         core=Settings.from_env(env),
         database_url=str(url) if url else None,
         demo=parse_flag(env.get(DEMO_ENV, ""), DEMO_ENV),
+        demo_fallback=" ".join(env.get(DEMO_FALLBACK_ENV, "").split()) or None,
         read_only=read_only,
         console_password=password,
         oidc=auth is not None,

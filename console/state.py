@@ -15,6 +15,7 @@ class Keys:
 
     ANCHOR = "console.anchor"  # the "now" that "older than N days" counts from, until Refresh
     ENTITY = "console.entity"
+    FITS = "console.fits"  # entity -> None when it fits the database, else why not (app.py)
     CUTOFF_MODE = "console.cutoff.mode"
     CUTOFF_DAYS = "console.cutoff.days"
     CUTOFF_DATE = "console.cutoff.date"

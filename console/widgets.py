@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -23,12 +23,26 @@ MODE_DAYS, MODE_DATE = "By age", "By date"
 SHARED_KEYS = (Keys.ENTITY, Keys.CUTOFF_MODE, Keys.CUTOFF_DAYS, Keys.CUTOFF_DATE, Keys.LIMIT)
 
 
-def keep_shared_widget_state(max_limit: int) -> None:
-    """Called by app.py each run. Defaults go into session state rather than `value=`, so a
+def offered(fits: Mapping[str, str | None] | None) -> list[str]:
+    """The entities to offer: those that fit the database (all of them when that is unknown,
+    or when none fits: the page then says why)."""
+    names = registry.names()
+    if not fits:
+        return names
+    return [n for n in names if n in fits and fits[n] is None] or names
+
+
+def keep_shared_widget_state(max_limit: int,
+                             fits: Mapping[str, str | None] | None = None) -> None:
+    """Called by app.py each run, with which entities fit the database (`registry.fits`; None
+    when it could not be read). Defaults go into session state rather than `value=`, so a
     widget never has both (Streamlit warns on the page when it does)."""
     st.session_state[Keys.MAX_LIMIT] = max_limit
+    st.session_state[Keys.FITS] = dict(fits) if fits else None
     now = anchor()
-    names = registry.names()
+    names = offered(fits)
+    if st.session_state.get(Keys.ENTITY) not in names:
+        st.session_state.pop(Keys.ENTITY, None)  # not on this database: back to the default
     defaults = {
         Keys.ENTITY: DEFAULT_ENTITY if DEFAULT_ENTITY in names else names[0],
         Keys.CUTOFF_MODE: MODE_DAYS,
@@ -96,11 +110,16 @@ def fmt_bytes(n: int) -> str:
 
 
 def entity_picker() -> str:
-    names = registry.names()
-    return st.selectbox(
-        "Entity", names, key=Keys.ENTITY,
-        help="\n".join(f"- **{p.name}**: {p.description}" for p in registry.all_pruners()),
-    )
+    """The entities that fit this database; the help lists the others as not on it."""
+    fits = st.session_state.get(Keys.FITS)
+    names = offered(fits)
+    lines = [f"- **{p.name}**: {p.description}" for p in registry.all_pruners()
+             if p.name in names]
+    absent = [n for n in registry.names() if n not in names]
+    if absent:
+        lines.append(f"\nNot on this database (its schema has no such table or model): "
+                     f"{', '.join(absent)}.")
+    return st.selectbox("Entity", names, key=Keys.ENTITY, help="\n".join(lines))
 
 
 MAX_DAYS = 36_500

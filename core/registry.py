@@ -102,14 +102,39 @@ async def resolve(db: Database, name: object) -> Pruner:
     wanted = sorted({r for p in options for r in p.requires})
     async with transaction(db, f"reading which schema {name} runs on") as conn:
         found = await existing(conn, wanted)
+    chosen = _choose(name, options, found)
+    if isinstance(chosen, str):
+        raise errors.SchemaMissing(chosen)
+    cache[name] = chosen
+    return chosen
+
+
+def _choose(name: str, options: list[Pruner], found: dict[str, bool]) -> Pruner | str:
+    """The first declaration whose requirements `found` all has, else why none fits."""
     misses = []
     for p in options:
         missing = [r for r in p.requires if not found.get(r)]
         if not missing:
-            cache[name] = p
             return p
         misses.append(f"{p.model or 'a model'} needs {_needs(missing)}")
-    raise errors.SchemaMissing(f"unsupported schema for {name}: {'; '.join(misses)}")
+    return f"unsupported schema for {name}: {'; '.join(misses)}"
+
+
+async def fits(db: Database) -> dict[str, str | None]:
+    """Every registered name -> None when one of its declarations fits this database, else the
+    one line `resolve` would refuse it with. One catalog query for all of them: what an entity
+    picker offers (an entity of another model, such as 26.8's invitations on 26.9, is not part
+    of this database)."""
+    wanted = sorted({r for n in names() for p in _pruners[n] for r in p.requires})
+    found: dict[str, bool] = {}
+    if wanted:
+        async with transaction(db, "reading which pruners fit this database") as conn:
+            found = await existing(conn, wanted)
+    out: dict[str, str | None] = {}
+    for name in names():
+        chosen = _choose(name, _pruners[name], found)
+        out[name] = chosen if isinstance(chosen, str) else None
+    return out
 
 
 MAX_NAMED = 6  # missing requirements named per model; the rest are counted

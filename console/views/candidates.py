@@ -27,6 +27,7 @@ from console.widgets import (
     selectable_table,
 )
 from core import registry
+from core.entities import RETENTION
 from core.preview import Preview
 from core.repository.pruner import Pruner
 
@@ -151,6 +152,21 @@ def chart_since(entity: str, pv: Preview) -> Any:
     return seen.get(entity)
 
 
+def platform_policy(ctx: ConsoleContext, entity: str) -> None:
+    """The platform's own sweep of the retention category covering `entity`, when the database
+    has `retention_policies` (Backend.AI 26.8+): its period, enabled flag and last sweep."""
+    category = RETENTION.get(entity)
+    if category is None:
+        return
+    found = ctx.attempt(lambda: previews.cached_policies(ctx.database_url)) or []
+    for p in found:
+        if p.category == category:
+            swept = fmt_ts(p.last_swept_at) if p.last_swept_at else "never"
+            st.caption(f"Platform's own sweep of **{category}** (covered by "
+                       f"{', '.join(p.pruners) or entity}): period **{p.period_text}**, "
+                       f"{'**enabled**' if p.enabled else 'disabled'}, last swept {swept}.")
+
+
 def inputs() -> tuple[str, Cutoff, int | None]:
     """Entity, cutoff and limit, each checked: an invalid one is None with its error shown."""
     with st.container(border=True):
@@ -204,6 +220,7 @@ def main() -> None:
     pruner = ctx.fetch(lambda db: registry.resolve(db, entity), f"choosing the {entity} model")
     if pruner is None:
         return
+    platform_policy(ctx, entity)
 
     run_pending_action(ctx)
     if st.session_state.get(Keys.REHEARSE):

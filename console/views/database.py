@@ -7,10 +7,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console import actions, context
+from console import actions, context, previews
 from console.context import ConsoleContext
 from console.widgets import cutoff_picker, entity_picker, fmt_bytes, fmt_ts, limit_picker
 from core import errors, health, journal, registry
+from core.backendai.retention import Policy
 from core.db import redact
 
 SPACE_NOTE = (
@@ -21,11 +22,15 @@ SPACE_NOTE = (
 
 async def pruned_tables(db: Any) -> list[str]:
     names = []
-    for p in registry.all_pruners():
+    for name in registry.names():
         try:
-            names += (await health.plan_of(db, p)).tables()
+            pruner = await registry.resolve(db, name)
+        except errors.SchemaMissing:
+            continue  # not on this database (another model's entity)
+        try:
+            names += (await health.plan_of(db, pruner)).tables()
         except errors.PrunerError:
-            names.append(p.table.name)  # the plan's own error shows on the Candidates page
+            names.append(pruner.table.name)  # the plan's own error shows on Candidates
     names += [f"{t.schema}.{t.name}" for t in journal.metadata.sorted_tables]
     return list(dict.fromkeys(names))
 
@@ -67,6 +72,28 @@ def overview(ctx: ConsoleContext) -> None:
         st.code(f"CREATE INDEX CONCURRENTLY ON {m.table} ({cols});", language="sql")
 
 
+def policies_frame(found: list[Policy]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "category": p.category, "period": p.period_text,
+        "enabled": p.enabled, "last swept": fmt_ts(p.last_swept_at),
+        "pruners covering it": ", ".join(p.pruners) or "—"} for p in found],
+        columns=["category", "period", "enabled", "last swept", "pruners covering it"])
+
+
+def platform_sweep(ctx: ConsoleContext) -> None:
+    """The platform's own retention sweep (Backend.AI 26.8+: `retention_policies`), each
+    category beside the pruners that cover the same rows. Nothing without the table."""
+    found = ctx.attempt(lambda: previews.cached_policies(ctx.database_url))
+    if not found:
+        return
+    st.subheader("The platform's own sweep")
+    st.dataframe(policies_frame(found), hide_index=True, key="database.policies",
+                 column_config={"enabled": st.column_config.CheckboxColumn()})
+    st.caption("Backend.AI deletes old rows itself for each enabled category "
+               "(`retention_policies`). A pruner run with the category's period as its cutoff "
+               "(`pruner prune … --policy CATEGORY`) takes the same horizon.")
+
+
 def plan(ctx: ConsoleContext) -> None:
     st.subheader("Plan of the candidate query")
     c1, c2, c3 = st.columns(3)
@@ -96,6 +123,7 @@ def main() -> None:
     ctx = context.current()
     st.title("Database")
     overview(ctx)
+    platform_sweep(ctx)
     plan(ctx)
 
 

@@ -19,6 +19,8 @@ from console import launcher
 from core.demo.cluster import LocalCluster
 from core.errors import InvalidArgument
 
+REAL_DEMO = "pruner_demo_26_9"  # the demo on the real Backend.AI 26.9 schema (cached dump)
+
 
 def test_streamlit_listens_on_localhost_by_default() -> None:
     args, extra = launcher.parse_args(["--port", "8600"])
@@ -100,7 +102,7 @@ def run_console(demo_dir: Path) -> str:
     proc, _ = start_console(demo_dir)
     try:
         cluster = LocalCluster(demo_dir / "pg")
-        assert cluster.psql("SELECT count(*) FROM sessions", "pruner_demo") == "300"
+        assert cluster.psql("SELECT count(*) FROM sessions", REAL_DEMO) == "300"
     finally:
         out = stop_console(proc)
     return out
@@ -108,15 +110,16 @@ def run_console(demo_dir: Path) -> str:
 
 @pytest.mark.skipif(launcher.secrets_database_url(launcher.PROJECT_ROOT) is not None,
                     reason="this checkout's .streamlit/secrets.toml configures a database")
+@pytest.mark.realschema
 def test_demo_in_one_command_and_reused(demo_dir: Path) -> None:
     first = run_console(demo_dir)
-    assert "seeded 300 demo sessions" in first
+    assert "seeded 300 demo sessions on the real Backend.AI 26.9 schema" in first
     assert "demo database stopped" in first
     assert not LocalCluster(demo_dir / "pg").is_running(), "the cluster stops with the console"
     assert "***" in first and LocalCluster(demo_dir / "pg").password not in first
     url_file = demo_dir / "demo-url"  # beside the cluster that PRUNER_DEMO_DIR moved
     assert f"with its password in {url_file}" in first
-    assert url_file.read_text().strip() == LocalCluster(demo_dir / "pg").url("pruner_demo")
+    assert url_file.read_text().strip() == LocalCluster(demo_dir / "pg").url(REAL_DEMO)
 
     second = run_console(demo_dir)
     assert "seeded" not in second, "a second run reuses the data"
@@ -149,6 +152,7 @@ def test_check_settings_reads_the_project_secrets(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(launcher.secrets_database_url(launcher.PROJECT_ROOT) is not None,
                     reason="this checkout's .streamlit/secrets.toml configures a database")
+@pytest.mark.realschema
 def test_two_consoles_share_the_demo_and_never_stop_each_others(demo_dir: Path) -> None:
     """Issue 12, case 18: a second console reuses the running demo without owning it; stopping
     either one leaves the database the other uses running; the last one out stops it."""
@@ -160,7 +164,7 @@ def test_two_consoles_share_the_demo_and_never_stop_each_others(demo_dir: Path) 
         out = stop_console(second)
         assert "the demo database was running already" in out
         assert "demo database left running" in out and "demo database stopped" not in out
-        assert cluster.psql("SELECT count(*) FROM sessions", "pruner_demo") == "300", \
+        assert cluster.psql("SELECT count(*) FROM sessions", REAL_DEMO) == "300", \
             "the first console's PostgreSQL still answers"
         assert answers(first_port) and not answers(second_port)
 
@@ -168,7 +172,7 @@ def test_two_consoles_share_the_demo_and_never_stop_each_others(demo_dir: Path) 
         second, _ = start_console(demo_dir)
         out = stop_console(first)
         assert "demo database left running" in out, "another console still uses it"
-        assert cluster.psql("SELECT 1", "pruner_demo") == "1"
+        assert cluster.psql("SELECT 1", REAL_DEMO) == "1"
         out = stop_console(second)
         assert "demo database stopped" in out, "the last one out stops what a console started"
         assert not cluster.is_running()

@@ -45,6 +45,11 @@ async def test_the_catalog_picks_the_release(rolled_back: Any, release: str) -> 
             assert "\n" not in model
         else:
             assert model == release, (name, model)
+    # `fits` (what the console's entity picker offers) agrees with `resolve`, in one query
+    fits = await registry.fits(conn)
+    assert {n for n, why in fits.items() if why is None} == {
+        n for n, m in chosen.items() if m == release}
+    assert all(fits[n] == chosen[n] for n in only[other])
 
 
 async def test_the_catalog_picks_the_modelled_schema(realschema_cluster: LocalCluster) -> None:
@@ -54,6 +59,8 @@ async def test_the_catalog_picks_the_modelled_schema(realschema_cluster: LocalCl
         await create_schema(engine)
         for name in REFERENCE:
             assert (await registry.resolve(engine, name)).model == MODELLED
+        fits = await registry.fits(engine)
+        assert sorted(n for n, why in fits.items() if why is None) == sorted(REFERENCE)
         # the reference entities' modelled declarations are the ones `get` returns
         assert all(registry.get(n).model == MODELLED for n in REFERENCE)
         with pytest.raises(errors.SchemaMissing,
