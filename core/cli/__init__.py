@@ -64,8 +64,8 @@ def console(argv: list[str]) -> int:
 async def run(args: Any, settings: Settings) -> int:
     registry.load_modules(settings.modules)
     handler = COMMANDS[args.command]
-    if args.command == "list":
-        return await handler(args, settings, None)
+    if args.command == "list" and not (args.database_url or settings.database_url):
+        return await handler(args, settings, None)  # the registry alone, offline
     check_cutoff(args)  # a bad cutoff is bad usage, refused before the database is reached
     engine = create_engine(args.database_url or settings.database_url)
     try:

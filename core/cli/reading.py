@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import errors, export, health, journal, registry
+from core.backendai.retention import policies
 from core.backendai.variants import model_of
 from core.cli.args import request_of
 from core.cli.exits import EXIT_FAILED, EXIT_OK
@@ -28,8 +29,11 @@ from core.settings import Settings
 
 async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     """Every registered pruner: its table, the models it has a declaration for (the live
-    catalog picks one), the platform's retention category that covers it, what it prunes."""
+    catalog picks one), the platform's retention category that covers it, what it prunes.
+    With a database configured, and when it has `retention_policies` (Backend.AI 26.8+), each
+    category's period, enabled flag and last sweep follow, with the pruners that cover it."""
     pruners = registry.all_pruners()
+    found = await policies(db, RETENTION) if db is not None else []
 
     def models(name: str) -> str:
         return ",".join(v.model or "any" for v in registry.variants(name))
@@ -37,10 +41,18 @@ async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | 
     doc = {"pruners": [{"name": p.name, "table": p.table.name, "timestamp": p.timestamp,
                         "key": [c.name for c in p.key], "description": p.description,
                         "models": models(p.name).split(","),
-                        "category": RETENTION.get(p.name)} for p in pruners]}
-    emit(args, doc, table(("NAME", "TABLE", "MODELS", "CATEGORY", "DESCRIPTION"),
-                          [(p.name, p.table.name, models(p.name), RETENTION.get(p.name) or "-",
-                            p.description) for p in pruners]))
+                        "category": RETENTION.get(p.name)} for p in pruners],
+           "retention_policies": [p.to_dict() for p in found]}
+    text = table(("NAME", "TABLE", "MODELS", "CATEGORY", "DESCRIPTION"),
+                 [(p.name, p.table.name, models(p.name), RETENTION.get(p.name) or "-",
+                   p.description) for p in pruners])
+    if found:
+        text += "\n\nthe platform's own sweep (retention_policies):\n" + table(
+            ("CATEGORY", "PERIOD", "ENABLED", "LAST SWEPT", "PRUNERS"),
+            [(p.category, p.period_text, "yes" if p.enabled else "no",
+              p.last_swept_at.isoformat(timespec="seconds") if p.last_swept_at else "never",
+              ", ".join(p.pruners) or "-") for p in found])
+    emit(args, doc, text)
     return EXIT_OK
 
 

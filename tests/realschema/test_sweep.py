@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -214,6 +215,15 @@ async def test_the_cli_drains_a_retention_category_at_the_policys_cutoff(fresh: 
                for t in ("audit_logs", "event_logs", "error_logs")}
         total = {t: (await conn.execute(n(t))).scalar_one() for t in old}
     assert all(old.values()) and all(total[t] > old[t] for t in old)  # both kinds seeded
+    # `pruner list` on this database: every category of the platform's sweep beside its pruners
+    r = await cli(url, "list")
+    assert r.returncode == 0, r.stderr
+    assert "the platform's own sweep (retention_policies)" in r.stdout
+    assert re.search(r"^logs\s+60 days\s+(yes|no)\s+\S+\s+.*audit_logs", r.stdout, re.M)
+    r = await cli(url, "list", "--json")
+    listed = {p["category"]: p for p in json.loads(r.stdout)["retention_policies"]}
+    assert set(listed) == set(retention.CATEGORIES) and listed["logs"]["period"] == "60 days"
+    assert {"audit_logs", "event_logs", "error_logs"} <= set(listed["logs"]["pruners"])
     r = await cli(url, "drain", "--category", "logs", "--policy", "logs", "--batch-size", "50",
                   "--yes", "--json")
     assert r.returncode == 0, r.stderr
