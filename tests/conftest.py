@@ -18,9 +18,7 @@ Tests are grouped in tiers, one folder each, and every test is marked with its f
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.journal import metadata as journal_metadata
 from core.reference_schema import metadata
+from tests.clusters import temp_cluster
 
 TIERS = {"unit": "unit", "pg": "pg", "console": "console", "reliability": "reliability",
          "e2e": "browser", "realschema": "realschema"}
@@ -58,13 +57,8 @@ def _keep_main_module() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[LocalCluster]:
-    base = Path(tempfile.mkdtemp(prefix="pruner-test-"))
-    os.chmod(base, 0o755)  # the server user must traverse it when we run as root
-    cluster = LocalCluster(base / "pg")
-    cluster.start()
-    yield cluster
-    cluster.destroy()
-    base.rmdir() if base.exists() and not any(base.iterdir()) else None
+    with temp_cluster("pruner-test-") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -20,10 +20,8 @@ Progress goes to `progress` one line a step (the first build takes minutes).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from core.demo.backendai import (
     release_key,
     resolve_release,
 )
+from core.demo.backendai.cache import file_lock
 from core.demo.backendai_seed import seed_backendai
 from core.demo.cluster import ClusterError, LocalCluster
 from core.demo.seed import is_seeded, seed
@@ -97,23 +96,6 @@ def _recorded(conn: Conn, name: str) -> str:
                      "FROM pg_database WHERE datname = :'db'", db=name)
 
 
-@contextlib.contextmanager
-def _locked(path: Path, progress: Progress | None, name: str) -> Iterator[None]:
-    """One preparation of database `name` at a time (two consoles started at once: the second
-    waits, then finds the database the first one seeded)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say(progress, f"waiting for another process preparing {name}")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _marker(version: str, sessions: int) -> str:
     return f"{MARKER_PREFIX}{version}, {sessions} sessions"
 
@@ -135,7 +117,7 @@ async def prepare_real(cluster: LocalCluster, base: str, sessions: int, *,
     key = release_key(version)
     name = real_database_name(base, version)
     conn = Conn.of(cluster)
-    with _locked(cluster.datadir.parent / f".{name}.lock", progress, name):
+    with file_lock(cluster.datadir.parent / f".{name}.lock", progress, f"preparing {name}"):
         marker = await asyncio.to_thread(_recorded, conn, name)
         if marker.startswith(f"{MARKER_PREFIX}{version}, "):
             return DemoDatabase(conn.url(name, "postgresql+asyncpg"), name, key, seeded=False,

@@ -4,8 +4,6 @@ per-table counts that include the tables that go by the database's own cascades.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from console.settings import DATABASE_URL_ENV, DEMO_ENV, DEMO_FALLBACK_ENV
 from console.state import Keys
 from core.demo.cluster import LocalCluster
 from core.demo.seed import DEMO_DIR_ENV
+from tests.clusters import temp_cluster
 from tests.console.test_apptest import (
     button,
     confirm,
@@ -39,12 +38,8 @@ OID = "SELECT oid FROM pg_database WHERE datname = 'pruner_demo_26_9'"
 @pytest.fixture(scope="module")
 def demo_cluster() -> Iterator[LocalCluster]:
     """A cluster of its own, as the launcher's .pruner/demo-pg would be."""
-    base = Path(tempfile.mkdtemp(prefix="pruner-real-demo-"))
-    os.chmod(base, 0o755)  # the server user must traverse it when we run as root
-    cluster = LocalCluster(base / "pg")
-    cluster.start()
-    yield cluster
-    cluster.destroy()
+    with temp_cluster("pruner-real-demo-") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")

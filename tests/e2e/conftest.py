@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from core.demo.cluster import LocalCluster
+from tests.clusters import temp_cluster
 from tests.e2e.harness import (
     ACCOUNT,
     ACCOUNT_PASSWORD,
@@ -49,17 +48,11 @@ async def _seed(url: str, sessions: int) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_database() -> Iterator[Database]:
-    base = Path(tempfile.mkdtemp(prefix="pruner-e2e-"))
-    os.chmod(base, 0o755)  # the postgres OS user must traverse it when we run as root
-    cluster = LocalCluster(base / "pg")
-    cluster.start()
-    try:
+    with temp_cluster("pruner-e2e-") as cluster:
         url = cluster.create_database(DATABASE)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, _seed(url, sessions=2_000)).result()
         yield Database(cluster, url)
-    finally:
-        cluster.destroy()
 
 
 def _free_port() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from core.demo.backendai import (
 )
 from core.demo.backendai_seed import seed_backendai
 from core.demo.cluster import LocalCluster
+from tests.clusters import temp_cluster
 from tests.realschema.helpers import SEED_SESSIONS, Seeded
 
 
@@ -47,13 +47,8 @@ def realschema_dumps() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def realschema_cluster() -> Iterator[LocalCluster]:
-    base = Path(tempfile.mkdtemp(prefix="pruner-realschema-"))
-    os.chmod(base, 0o755)  # the server user must traverse it when we run as root
-    cluster = LocalCluster(base / "pg")
-    cluster.start()
-    yield cluster
-    cluster.destroy()
-    base.rmdir() if base.exists() and not any(base.iterdir()) else None
+    with temp_cluster("pruner-realschema-") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session", params=sorted(RELEASES))

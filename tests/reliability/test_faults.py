@@ -21,10 +21,8 @@ import contextlib
 import json
 import os
 import random
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +34,7 @@ from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.drain import drain
 from core.operations import Retry
+from tests.clusters import temp_cluster
 from tests.reliability.helpers import (
     REFERENCE_TABLES,
     assert_clean_failure,
@@ -192,12 +191,8 @@ async def faults_db(faults_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="module")
 def restart_cluster() -> Iterator[LocalCluster]:
     """A cluster of its own: these tests stop the server with `immediate`."""
-    base = Path(tempfile.mkdtemp(prefix="pruner-restart-"))
-    os.chmod(base, 0o755)
-    cluster = LocalCluster(base / "pg")
-    cluster.start()
-    yield cluster
-    cluster.destroy()
+    with temp_cluster("pruner-restart-") as cluster:
+        yield cluster
 
 
 # ------------------------------------------------------------------------------ the killer

@@ -13,10 +13,10 @@ from pathlib import Path
 from core.demo.backendai.cache import (
     PROJECT_DIR,
     Paths,
-    _file_lock,
     _sha256,
     _write_atomic,
     cached_meta,
+    file_lock,
 )
 from core.demo.backendai.clients import Conn, _client
 from core.demo.backendai.common import (
@@ -65,7 +65,7 @@ def ensure_schema(release: str, progress: Progress | None = print_progress,
     paths = Paths(resolve_release(release), project_dir)
     if cached_meta(paths.version, project_dir) is not None:
         return paths.dump
-    with _file_lock(paths.lock, progress, f"the {paths.version} schema"):
+    with file_lock(paths.lock, progress, f"building the {paths.version} schema"):
         if cached_meta(paths.version, project_dir) is not None:  # built while we waited
             return paths.dump
         started = time.monotonic()

@@ -45,13 +45,15 @@ class Paths:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path, progress: Progress | None, what: str) -> Iterator[None]:
+def file_lock(path: Path, progress: Progress | None, doing: str) -> Iterator[None]:
+    """An exclusive flock on `path` for the block; a second process waits, saying so ("waiting
+    for another process {doing}")."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _say(progress, f"waiting for another process building {what}")
+            _say(progress, f"waiting for another process {doing}")
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

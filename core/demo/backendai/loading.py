@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.demo.backendai.build import ensure_schema
-from core.demo.backendai.cache import PROJECT_DIR, Paths, _file_lock, cached_meta
+from core.demo.backendai.cache import PROJECT_DIR, Paths, cached_meta, file_lock
 from core.demo.backendai.clients import Conn, _client
 from core.demo.backendai.common import (
     BackendAIError,
@@ -90,7 +90,7 @@ def load_schema(target: str | LocalCluster, database: str, release: str, *,
         conn.psql('DROP DATABASE IF EXISTS :"db" WITH (FORCE)', db=database)
     if use_template:
         lock = Paths(version, project_dir).cache / f"template-{conn.host}-{conn.port}.lock"
-        with _file_lock(lock, progress, f"the {version} template"):
+        with file_lock(lock, progress, f"building the {version} template"):
             template = _ensure_template(conn, version, dump, meta, progress)
             conn.psql('CREATE DATABASE :"db" TEMPLATE :"tpl"', db=database, tpl=template)
     else:

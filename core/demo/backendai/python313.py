@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from core.demo.backendai.cache import PROJECT_DIR, Paths, _file_lock
+from core.demo.backendai.cache import PROJECT_DIR, Paths, file_lock
 from core.demo.backendai.common import (
     PACKAGE,
     BackendAIError,
@@ -93,7 +93,8 @@ def ensure_venv(release: str, progress: Progress | None = print_progress,
                 project_dir: Path = PROJECT_DIR) -> Path:
     """The venv with `backend-ai-manager==<version>` installed (reused when it is there)."""
     paths = Paths(resolve_release(release), project_dir)
-    with _file_lock(paths.venv.parent / "venv.lock", progress, f"the {paths.version} venv"):
+    with file_lock(paths.venv.parent / "venv.lock", progress,
+                   f"building the {paths.version} venv"):
         if _venv_version(paths.venv) == paths.version:
             return paths.venv
         python = find_python313()

@@ -5,6 +5,39 @@ from __future__ import annotations
 
 from core.demo.backendai_seed.releases import BOTH, R88, R99, Statements
 
+# the kernels of each seeded session (both releases; only the slot columns differ)
+_KERNEL_KEYS = """
+    SELECT pg_temp.kid(se.id, k), se.id, se.creation_id, se.name, se.session_type,
+           se.cluster_mode, se.cluster_size, CASE WHEN k = 1 THEN 'main' ELSE 'sub' END, k - 1,
+           k - 1, CASE WHEN k = 1 THEN 'main1' ELSE 'sub' || (k - 1) END, se.scaling_group_name,
+           se.resource_group_id, 'i-agent-' || (1 + (s.g + k) % 6),
+           '10.0.0.' || (1 + (s.g + k) % 6) || ':' || '6001', se.domain_name, se.group_id,
+           se.user_uuid, se.access_key, se.images[1], 'x86_64', 'cr.backend.ai',
+"""
+_KERNEL_ROWS = """
+    FROM _sess s
+    JOIN sessions se ON se.id = s.id
+    CROSS JOIN LATERAL generate_series(1, s.cluster_size) AS k
+    CROSS JOIN LATERAL (
+        SELECT st AS status,
+               CASE WHEN st IN ('TERMINATED', 'CANCELLED', 'ERROR')
+                    THEN coalesce(se.terminated_at - make_interval(secs => k),
+                                  CASE WHEN s.status = 'ERROR' THEN NULL
+                                       ELSE se.created_at + interval '1 hour' END) END
+                   AS terminated_at
+        FROM (SELECT CASE
+            WHEN s.g IN (18, 19, 20) AND k = 1 THEN (ARRAY['BUILDING', 'RESIZING',
+                                                           'SUSPENDED'])[s.g - 17]
+            WHEN s.g % 53 = 0 AND k = 2 THEN 'RUNNING'
+            WHEN s.status = 'DEPRIORITIZING' THEN 'PENDING'
+            WHEN s.status = 'RUNNING_DEGRADED' THEN CASE WHEN k = 1 THEN 'RUNNING'
+                                                         ELSE 'ERROR' END
+            WHEN s.status IN ('PREEMPTED', 'RESCHEDULING') THEN 'PENDING'
+            WHEN s.status = 'ERROR' THEN CASE WHEN k = 1 THEN 'ERROR' ELSE 'TERMINATED' END
+            ELSE s.status END AS st) AS x
+    ) AS ks
+"""
+
 SESSIONS: Statements = [
     # ------------------------------------------------------------------ sessions
     # g 1..17 take each session status once; 18..20 are RUNNING with a BUILDING / RESIZING /
@@ -130,40 +163,14 @@ SESSIONS: Statements = [
         access_key, image, architecture, registry, occupied_slots, requested_slots,
         occupied_shares, repl_in_port, repl_out_port, stdin_port, stdout_port, use_host_network,
         vfolder_mounts, status, status_changed, result, created_at, terminated_at)
-    SELECT pg_temp.kid(se.id, k), se.id, se.creation_id, se.name, se.session_type,
-           se.cluster_mode, se.cluster_size, CASE WHEN k = 1 THEN 'main' ELSE 'sub' END, k - 1,
-           k - 1, CASE WHEN k = 1 THEN 'main1' ELSE 'sub' || (k - 1) END, se.scaling_group_name,
-           se.resource_group_id, 'i-agent-' || (1 + (s.g + k) % 6),
-           '10.0.0.' || (1 + (s.g + k) % 6) || ':' || '6001', se.domain_name, se.group_id,
-           se.user_uuid, se.access_key, se.images[1], 'x86_64', 'cr.backend.ai',
+    """ + _KERNEL_KEYS + """\
            '{}', '{"cpu": "1", "mem": "2147483648"}', '{}', 2000, 2001, 2002, 2003, false,
            se.vfolder_mounts, ks.status,
            coalesce(ks.terminated_at, se.created_at + interval '5 seconds'),
            CASE ks.status WHEN 'TERMINATED' THEN 'SUCCESS' WHEN 'ERROR' THEN 'FAILURE'
                           WHEN 'CANCELLED' THEN 'FAILURE' ELSE 'UNDEFINED' END,
            se.created_at, ks.terminated_at
-    FROM _sess s
-    JOIN sessions se ON se.id = s.id
-    CROSS JOIN LATERAL generate_series(1, s.cluster_size) AS k
-    CROSS JOIN LATERAL (
-        SELECT st AS status,
-               CASE WHEN st IN ('TERMINATED', 'CANCELLED', 'ERROR')
-                    THEN coalesce(se.terminated_at - make_interval(secs => k),
-                                  CASE WHEN s.status = 'ERROR' THEN NULL
-                                       ELSE se.created_at + interval '1 hour' END) END
-                   AS terminated_at
-        FROM (SELECT CASE
-            WHEN s.g IN (18, 19, 20) AND k = 1 THEN (ARRAY['BUILDING', 'RESIZING',
-                                                           'SUSPENDED'])[s.g - 17]
-            WHEN s.g % 53 = 0 AND k = 2 THEN 'RUNNING'
-            WHEN s.status = 'DEPRIORITIZING' THEN 'PENDING'
-            WHEN s.status = 'RUNNING_DEGRADED' THEN CASE WHEN k = 1 THEN 'RUNNING'
-                                                         ELSE 'ERROR' END
-            WHEN s.status IN ('PREEMPTED', 'RESCHEDULING') THEN 'PENDING'
-            WHEN s.status = 'ERROR' THEN CASE WHEN k = 1 THEN 'ERROR' ELSE 'TERMINATED' END
-            ELSE s.status END AS st) AS x
-    ) AS ks
-    """),
+    """ + _KERNEL_ROWS),
     (R99, """
     INSERT INTO kernels (id, session_id, session_creation_id, session_name, session_type,
         cluster_mode, cluster_size, cluster_role, cluster_idx, local_rank, cluster_hostname,
@@ -171,39 +178,13 @@ SESSIONS: Statements = [
         access_key, image, architecture, registry, occupied_shares, repl_in_port,
         repl_out_port, stdin_port, stdout_port, use_host_network, vfolder_mounts, status,
         status_changed, result, created_at, terminated_at)
-    SELECT pg_temp.kid(se.id, k), se.id, se.creation_id, se.name, se.session_type,
-           se.cluster_mode, se.cluster_size, CASE WHEN k = 1 THEN 'main' ELSE 'sub' END, k - 1,
-           k - 1, CASE WHEN k = 1 THEN 'main1' ELSE 'sub' || (k - 1) END, se.scaling_group_name,
-           se.resource_group_id, 'i-agent-' || (1 + (s.g + k) % 6),
-           '10.0.0.' || (1 + (s.g + k) % 6) || ':' || '6001', se.domain_name, se.group_id,
-           se.user_uuid, se.access_key, se.images[1], 'x86_64', 'cr.backend.ai',
+    """ + _KERNEL_KEYS + """\
            '{}', 2000, 2001, 2002, 2003, false, se.vfolder_mounts, ks.status,
            coalesce(ks.terminated_at, se.created_at + interval '5 seconds'),
            CASE ks.status WHEN 'TERMINATED' THEN 'SUCCESS' WHEN 'ERROR' THEN 'FAILURE'
                           WHEN 'CANCELLED' THEN 'FAILURE' ELSE 'UNDEFINED' END,
            se.created_at, ks.terminated_at
-    FROM _sess s
-    JOIN sessions se ON se.id = s.id
-    CROSS JOIN LATERAL generate_series(1, s.cluster_size) AS k
-    CROSS JOIN LATERAL (
-        SELECT st AS status,
-               CASE WHEN st IN ('TERMINATED', 'CANCELLED', 'ERROR')
-                    THEN coalesce(se.terminated_at - make_interval(secs => k),
-                                  CASE WHEN s.status = 'ERROR' THEN NULL
-                                       ELSE se.created_at + interval '1 hour' END) END
-                   AS terminated_at
-        FROM (SELECT CASE
-            WHEN s.g IN (18, 19, 20) AND k = 1 THEN (ARRAY['BUILDING', 'RESIZING',
-                                                           'SUSPENDED'])[s.g - 17]
-            WHEN s.g % 53 = 0 AND k = 2 THEN 'RUNNING'
-            WHEN s.status = 'DEPRIORITIZING' THEN 'PENDING'
-            WHEN s.status = 'RUNNING_DEGRADED' THEN CASE WHEN k = 1 THEN 'RUNNING'
-                                                         ELSE 'ERROR' END
-            WHEN s.status IN ('PREEMPTED', 'RESCHEDULING') THEN 'PENDING'
-            WHEN s.status = 'ERROR' THEN CASE WHEN k = 1 THEN 'ERROR' ELSE 'TERMINATED' END
-            ELSE s.status END AS st) AS x
-    ) AS ks
-    """),
+    """ + _KERNEL_ROWS),
     # the 53rd-session sub kernel that never stopped also never got a terminated_at
     (BOTH, """
     INSERT INTO resource_allocations (kernel_id, slot_name, requested, reserved, used,
