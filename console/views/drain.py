@@ -10,7 +10,9 @@ parked are listed below, and can be retried.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -45,25 +47,27 @@ STOPPED = {
 }
 
 
-def start_confirmed(ctx: ConsoleContext) -> None:
-    confirmed = confirm.take_confirmed(("drain",))
+def _run_confirmed(ctx: ConsoleContext, kind: str, action: Callable[..., Any],
+                   key: str) -> Any | None:
+    """Run `action(ctx, plan, confirmation)` for a confirmed dialog of `kind`; its outcome is
+    kept in session state under `key` (None: nothing confirmed, or it failed and said so)."""
+    confirmed = confirm.take_confirmed((kind,))
     if confirmed is None:
-        return
+        return None
     plan, confirmation = confirmed
-    job = ctx.attempt(lambda: actions.start_drain(ctx, plan, confirmation))
-    if job is not None:
-        st.session_state[Keys.DRAIN_JOB] = job
+    outcome = ctx.attempt(lambda: action(ctx, plan, confirmation))
+    if outcome is not None:
+        st.session_state[key] = outcome
+    return outcome
+
+
+def start_confirmed(ctx: ConsoleContext) -> None:
+    _run_confirmed(ctx, "drain", actions.start_drain, Keys.DRAIN_JOB)
 
 
 def retry_confirmed(ctx: ConsoleContext) -> None:
     """Prune confirmed parked rows again (released from the parked list when they go)."""
-    confirmed = confirm.take_confirmed(("retry",))
-    if confirmed is None:
-        return
-    plan, confirmation = confirmed
-    outcome = ctx.attempt(lambda: actions.execute_prune(ctx, plan, confirmation))
-    if outcome is not None:
-        st.session_state[Keys.RETRY_OUTCOME] = outcome
+    if _run_confirmed(ctx, "retry", actions.execute_prune, Keys.RETRY_OUTCOME) is not None:
         previews.clear()
         drop_selection(Keys.PARKED_TABLE)
 
