@@ -203,10 +203,14 @@ async def wait_parked(killer: AsyncConnection, task: asyncio.Task[Any],
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while loop.time() < deadline:
+        # waiting on the hook's own lock: not on any other advisory lock (the journal's
+        # set-up lock, say), which a loaded machine may show for a moment
         pid = (await killer.execute(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND (application_name = :app OR :app IS NULL) "
-            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"), {"app": app}
+            "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+            "AND (a.application_name = :app OR :app IS NULL) AND l.locktype = 'advisory' "
+            "AND NOT l.granted AND l.classid = 0 AND l.objsubid = 1 "
+            "AND l.objid = CAST(CAST(:key AS bigint) AS oid)"), {"app": app, "key": HOOK_LOCK}
         )).scalar()
         if pid is not None:
             return int(pid)
