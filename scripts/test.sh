@@ -4,7 +4,8 @@
 # themselves (one per xdist worker), the real Backend.AI schemas (built once with the
 # platform's own oneshot and cached), the browser tests in headless Chromium, and the notebook.
 # Any failure, or a step that collects no tests, fails the run.
-# The fast tier alone: .venv/bin/python -m pytest -n auto -m "unit or pg" tests
+# The fast (pure) tier alone: .venv/bin/python -m pytest tests/unit; with PostgreSQL:
+# .venv/bin/python -m pytest -n auto -m "unit or pg" tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
