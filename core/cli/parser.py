@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from importlib import metadata
 
 from core.cli.args import DURATION_HELP, Parser, UsageError, non_negative_int, positive_int
 from core.cli.exits import EXIT_CODES_HELP
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="pruner", description="Safe, capped pruning of terminal-state rows.",
                 epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
                 parents=[_global_options("top")])
+    p.add_argument("--version", action="version", version=f"pruner {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def command(name: str, *parents: Parser, help: str) -> Parser:
@@ -189,3 +191,11 @@ def console_argv(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]] | 
     if argv[i:i + 1] != ["console"]:
         return None
     return found, list(argv[i + 1:])
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml), or "unknown" from a bare tree."""
+    try:
+        return metadata.version("pruner")
+    except metadata.PackageNotFoundError:
+        return "unknown"

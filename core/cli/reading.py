@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import errors, export, health, journal, registry
-from core.backendai.retention import policies
+from core.backendai.retention import Policy, policies
 from core.backendai.variants import model_of
 from core.cli.args import request_of
 from core.cli.exits import EXIT_FAILED, EXIT_OK
@@ -30,28 +30,49 @@ from core.settings import Settings
 async def cmd_list(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     """Every registered pruner: its table, the models it has a declaration for (the live
     catalog picks one), the platform's retention category that covers it, what it prunes.
-    With a database configured, and when it has `retention_policies` (Backend.AI 26.8+), each
-    category's period, enabled flag and last sweep follow, with the pruners that cover it."""
+    With a database configured: whether each fits that database (HERE), and, when it has
+    `retention_policies` (Backend.AI 26.8+), each category's period, enabled flag and last
+    sweep with the pruners that cover it. A database that cannot be read is said in one line;
+    the registry is listed all the same."""
     pruners = registry.all_pruners()
-    found = await policies(db, RETENTION) if db is not None else []
+    found: list[Policy] = []
+    here: dict[str, str | None] | None = None
+    unread = None
+    if db is not None:
+        try:
+            here = await registry.fits(db)
+            found = await policies(db, RETENTION)
+        except errors.PrunerError as exc:
+            unread = f"the database was not read: {exc}"
 
     def models(name: str) -> str:
         return ",".join(v.model or "any" for v in registry.variants(name))
 
-    doc = {"pruners": [{"name": p.name, "table": p.table.name, "timestamp": p.timestamp,
-                        "key": [c.name for c in p.key], "description": p.description,
-                        "models": models(p.name).split(","),
-                        "category": RETENTION.get(p.name)} for p in pruners],
-           "retention_policies": [p.to_dict() for p in found]}
-    text = table(("NAME", "TABLE", "MODELS", "CATEGORY", "DESCRIPTION"),
-                 [(p.name, p.table.name, models(p.name), RETENTION.get(p.name) or "-",
-                   p.description) for p in pruners])
+    doc: dict[str, Any] = {
+        "pruners": [{"name": p.name, "table": p.table.name, "timestamp": p.timestamp,
+                     "key": [c.name for c in p.key], "description": p.description,
+                     "models": models(p.name).split(","), "category": RETENTION.get(p.name),
+                     **({} if here is None else {"fits": here[p.name] is None,
+                                                 "missing": here[p.name]})}
+                    for p in pruners],
+        "retention_policies": [p.to_dict() for p in found]}
+    head = ("NAME", "TABLE", "MODELS", "CATEGORY", *(() if here is None else ("HERE",)),
+            "DESCRIPTION")
+    text = table(head, [(p.name, p.table.name, models(p.name), RETENTION.get(p.name) or "-",
+                         *(() if here is None else ("yes" if here[p.name] is None else "no",)),
+                         p.description) for p in pruners])
+    if here is not None and any(here.values()):
+        text += ("\n\nHERE no: not part of this database's model (`pruner check NAME` says what "
+                 "it misses)")
     if found:
         text += "\n\nthe platform's own sweep (retention_policies):\n" + table(
             ("CATEGORY", "PERIOD", "ENABLED", "LAST SWEPT", "PRUNERS"),
             [(p.category, p.period_text, "yes" if p.enabled else "no",
               p.last_swept_at.isoformat(timespec="seconds") if p.last_swept_at else "never",
               ", ".join(p.pruners) or "-") for p in found])
+    if unread is not None:
+        doc["warning"] = unread
+        print(f"pruner: warning: {unread}", file=sys.stderr)
     emit(args, doc, text)
     return EXIT_OK
 
@@ -125,8 +146,11 @@ def preview_lines(pv: Preview, req: SweepRequest, pf: Preflight) -> list[str]:
             text.append(f"  rows that name them without a foreign key (kept): "
                         f"{fmt_counts(pv.mentions)}")
     text += [f"  blocked: {reason}: {n:,}" for reason, n in pv.blocked_by.items() if n]
-    text += [f"  {', '.join(str(row[c.name]) for c in p.key)}  {row[p.timestamp]}"
-             for row in pv.sample]
+    if pv.sample:
+        text.append(f"the {len(pv.sample):,} oldest candidates ({', '.join(c.name for c in p.key)}"
+                    f", {p.timestamp}; --sample N shows more):")
+        text += [f"  {', '.join(str(row[c.name]) for c in p.key)}  {row[p.timestamp]}"
+                 for row in pv.sample]
     text += [f"warning: {w}" for w in pv.warnings]
     text += [f"preflight: {u.table}({', '.join(u.columns)}) has no index for the {u.kind} "
              f"lookup ({u.what}; ~{u.rows:,} rows): {u.fix}" for u in pf.unindexed]

@@ -134,10 +134,10 @@ async def _build_real(cluster: LocalCluster, conn: Conn, name: str, version: str
         _say(progress, f"building the Backend.AI {key} schema (first use, a few minutes)…")
     else:
         _say(progress, f"loading the Backend.AI {version} schema (cached in .pruner/cache)…")
-    started = time.monotonic()
     url = await asyncio.to_thread(load_schema, cluster, name, version, replace=True,
                                   progress=progress, project_dir=project_dir)
     _say(progress, f"seeding {sessions:,} sessions and the rows around them into {name}…")
+    started = time.monotonic()
     engine = create_engine(url)
     try:
         counts = await seed_backendai(engine, version, sessions=sessions)

@@ -53,6 +53,32 @@ async def test_list_and_preview_json(db, database_url):
     assert sum(b["count"] for b in doc["histogram"]) == 1
 
 
+async def test_list_says_what_fits_and_survives_an_unreadable_database(db, database_url):
+    r = await cli(database_url, "list")
+    assert r.returncode == 0, r.stderr
+    assert "HERE" in r.stdout.splitlines()[0]
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:] if line.strip()}
+    assert rows["sessions"][4] == "yes" and rows["login_history"][4] == "no"  # not modelled
+    doc = json.loads((await cli(database_url, "list", "--json")).stdout)
+    by_name = {p["name"]: p for p in doc["pruners"]}
+    assert by_name["sessions"]["fits"] and not by_name["login_history"]["fits"]
+    # the registry needs no database: one that cannot be reached is a warning, not a failure
+    r = await cli("postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=2", "list")
+    assert r.returncode == 0 and "sessions" in r.stdout and "HERE" not in r.stdout
+    assert r.stderr.count("\n") == 1 and "warning: the database was not read" in r.stderr
+
+
+async def test_preview_names_its_sample_of_the_oldest_candidates(db, database_url):
+    ids = [str(await add_session(db, age_days=30 + i)) for i in range(3)]
+    await add_session(db, age_days=20, routed=True)
+    r = await cli(database_url, "preview", "sessions", "--older-than", "10d", "--sample", "2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if "oldest candidates" in line)
+    assert lines[head].startswith("the 2 oldest candidates (id, terminated_at; --sample N")
+    assert [line.split()[0].rstrip(",") for line in lines[head + 1:head + 3]] == ids[::-1][:2]
+
+
 async def test_prune_json_csv_history_and_export(db, database_url, tmp_path):
     ids = [str(await add_session(db, age_days=30 + i)) for i in range(3)]
     out = tmp_path / "ids.csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.cli import main
 from core.cli.args import UsageError
 from core.cli.parser import console_argv, parse_args
 
@@ -43,3 +44,10 @@ def test_the_console_keeps_its_own_arguments():
                                                       ["--port", "1", "--json"])
     given, rest = console_argv(["console", "users", "list"])
     assert (given.database_url, rest) == (None, ["users", "list"])
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:  # as --help: argparse prints and exits 0
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith("pruner ")

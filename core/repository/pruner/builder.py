@@ -130,7 +130,7 @@ class _Builder:
                 self._self_reference(fk)
                 continue
             facts = cat.tables[fk.table]
-            if fk.index is None and facts.rows != 0:
+            if fk.index is None and facts.rows != 0 and fk not in self.unindexed:
                 self.unindexed.append(fk)
             child = self._declared_child(index, fk, cat)
             if child is not None:
