@@ -21,7 +21,7 @@ from core.preview import HistogramBin, Preview
 NEXT, LATER, YOUNG = "next prune", "later", "not old enough"
 BLOCKED = "blocked"
 SEVERAL = "blocked: several reasons"
-COLORS = {NEXT: "#c62828", LATER: "#ef9a9a", YOUNG: "#90caf9"}
+COLORS = {NEXT: "#c62828", LATER: "#ffb74d", YOUNG: "#90caf9"}
 BLOCKED_COLORS = ["#616161", "#8e24aa", "#795548", "#9e9d24", "#bdbdbd", "#5c6bc0"]
 FRAME_COLUMNS = ["start", "end", "class", "order", "rows", "y0", "y1", "from", "to",
                  "bin next", "bin later", "bin blocked", "bin young", "blocked by", "aria"]

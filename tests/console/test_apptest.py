@@ -638,11 +638,20 @@ async def test_database_page_warns_about_unindexed_fks(db: AsyncEngine, console_
         await conn.execute(sa.text(
             "CREATE TABLE console_fk_probe (id int PRIMARY KEY, "
             "session_id uuid REFERENCES sessions(id))"))
+        # an FK between tables no pruner deletes from: listed apart, folded away
+        await conn.execute(sa.text("CREATE TABLE console_fk_up (id int PRIMARY KEY)"))
+        await conn.execute(sa.text("CREATE TABLE console_fk_down (id int PRIMARY KEY, "
+                                   "up int REFERENCES console_fk_up(id))"))
     try:
         at = console(page="views/database.py")
         no_exceptions(at)
         assert any("console_fk_probe(session_id)" in w.value for w in at.warning)
         assert any("CREATE INDEX CONCURRENTLY ON console_fk_probe" in c.value for c in at.code)
+        assert not any("console_fk_down" in w.value for w in at.warning)
+        other = next(d.value for d in at.dataframe if "references" in d.value.columns)
+        assert list(other.loc[other["table"] == "console_fk_down", "references"]) == \
+            ["console_fk_up"]
     finally:
         async with db.begin() as conn:
-            await conn.execute(sa.text("DROP TABLE console_fk_probe"))
+            await conn.execute(sa.text("DROP TABLE console_fk_probe, console_fk_down, "
+                                       "console_fk_up"))
