@@ -222,6 +222,12 @@ def metric_row(n: int) -> list[Any]:
 
 
 def counts_table(counts: dict[str, int], key: str) -> None:
-    """Rows per table, as a compact table with thousands separators."""
-    st.dataframe(counts_frame(counts), hide_index=True, width="content", key=key,
+    """Rows per table, as a compact table with thousands separators, tall enough to show every
+    table (a cascade of 17 tables is read at a glance, not by scrolling inside a dialog)."""
+    frame = counts_frame(counts)
+    st.dataframe(frame, hide_index=True, width="content", key=key,
+                 height=ROW_PX * (len(frame) + 1) + 3,
                  column_config={"rows": st.column_config.NumberColumn(format="localized")})
+
+
+ROW_PX = 35  # st.dataframe's row height
