@@ -11,14 +11,18 @@ import asyncpg
 
 from bench.floors import dsn
 
-# What "the same data afterwards" means: row counts of every table a prune touches, and a hash of
-# the surviving parent ids (so the very same rows went, not just as many).
-_FINGERPRINT = {
-    "sessions": """
-        SELECT (SELECT count(*) FROM sessions), (SELECT sum(hashtext(id::text)) FROM sessions),
-               (SELECT count(*) FROM kernels), (SELECT count(*) FROM session_dependencies),
-               (SELECT count(*) FROM association_scopes_entities)""",
-    "audit_logs": "SELECT count(*), sum(id) FROM audit_logs",
+# What "the same data afterwards" means: the row count of every table in the public schema (so a
+# contender that deletes anything the others do not is caught, whatever the plan reaches) and a
+# hash of the surviving parent ids (so the very same rows went, not just as many).
+_COUNTS = """
+SELECT string_agg(table_name || '=' || (xpath('/row/n/text()', query_to_xml(
+         format('SELECT count(*) AS n FROM public.%I', table_name), false, true, '')))[1]::text,
+       ',' ORDER BY table_name)
+FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+"""
+_SURVIVORS = {
+    "sessions": "SELECT sum(hashtext(id::text)) FROM sessions",
+    "audit_logs": "SELECT sum(id) FROM audit_logs",
 }
 
 
@@ -48,9 +52,12 @@ class Row:
 
 
 async def fingerprint(url: str, entity: str) -> tuple[Any, ...]:
+    """Row counts of every public table, plus a hash of `entity`'s surviving ids when known."""
     conn = await asyncpg.connect(dsn(url))
     try:
-        return tuple(await conn.fetchrow(_FINGERPRINT[entity]))
+        counts = await conn.fetchval(_COUNTS)
+        sql = _SURVIVORS.get(entity)
+        return (counts, await conn.fetchval(sql)) if sql else (counts,)
     finally:
         await conn.close()
 

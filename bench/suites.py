@@ -104,7 +104,7 @@ async def _drain_work(engine: Any, before: datetime, batch: int) -> int:
 async def drain_suite(ctx: Context, batch: int) -> list[Row]:
     tpl = ctx.templates["sessions_big"]
     contenders = {
-        "drain": with_engine(lambda e: _drain_work(e, ctx.before, batch)),
+        "drain": with_engine(lambda e: _drain_work(e, ctx.before, batch), SESSIONS),
         "floor": floor(sessions_floor(ctx.best_floor), ctx.before, 2**31 - 1),
     }
     times = await compare(ctx, tpl.name, "sessions", contenders, 1)
