@@ -19,7 +19,10 @@ SELECT string_agg(table_name || '=' || (xpath('/row/n/text()', query_to_xml(
          format('SELECT count(*) AS n FROM public.%I', table_name), false, true, '')))[1]::text,
        ',' ORDER BY table_name)
 FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+  AND NOT table_name = ANY ($1::text[])
 """
+# Tables a contender writes for its own bookkeeping: Airflow's CLI logs each command in `log`.
+_OWN = {"airflow": ["log"]}
 _SURVIVORS = {
     "sessions": "SELECT sum(hashtext(id::text)) FROM sessions",
     "audit_logs": "SELECT sum(id) FROM audit_logs",
@@ -38,6 +41,7 @@ class Row:
     note: str = ""
     ours_label: str = "Pruner"
     floor_label: str = "floor"
+    cpu_ratio: float | None = None  # the same ratio in CPU seconds (server + client), best of
 
     @property
     def ratio(self) -> float | None:
@@ -52,10 +56,11 @@ class Row:
 
 
 async def fingerprint(url: str, entity: str) -> tuple[Any, ...]:
-    """Row counts of every public table, plus a hash of `entity`'s surviving ids when known."""
+    """Row counts of every public table (but a contender's own log), plus a hash of `entity`'s
+    surviving ids when known."""
     conn = await asyncpg.connect(dsn(url))
     try:
-        counts = await conn.fetchval(_COUNTS)
+        counts = await conn.fetchval(_COUNTS, _OWN.get(entity, []))
         sql = _SURVIVORS.get(entity)
         return (counts, await conn.fetchval(sql)) if sql else (counts,)
     finally:
@@ -66,6 +71,13 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     started = time.perf_counter()
     out = await fn()
     return time.perf_counter() - started, out
+
+
+def cpu_ratio(cpu: dict[str, list[float]], ours: str, floor: str) -> float | None:
+    """Best CPU seconds of `ours` over best of `floor` (None when either was not measured)."""
+    if not cpu.get(ours) or not cpu.get(floor) or not min(cpu[floor]):
+        return None
+    return min(cpu[ours]) / min(cpu[floor])
 
 
 def best(times: list[float]) -> float:
