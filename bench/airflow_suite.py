@@ -36,7 +36,7 @@ from bench.floors import dsn
 from bench.measure import Row, best, cpu_ratio, timed
 from bench.suites import Context, compare
 from core import registry, sweep
-from core.drain import drain_many, order_for_drain
+from core.backlog import drain_many, order_for_drain
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 10_000

@@ -19,7 +19,7 @@ import asyncio
 import inspect
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from core import errors, export, journal
 from core.db import Database, transaction
 from core.operations import Retry, check_operator, check_reason, journal_ready, prune
+from core.preview import cascade_counts
 from core.repository.pruner import SweepRequest
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import coerce_ids
@@ -54,6 +55,7 @@ class DrainProgress:
     last_batch: int
     busy: int = 0
     parked: int = 0
+    entity: str = ""
 
 
 @dataclass
@@ -189,7 +191,7 @@ async def drain(
                 at = await _edge(db, req, window, newest=False)
                 if at is None:
                     break
-                await _park(db, req, result, at, exc)
+                await _park(db, req, result, at, exc, settings)
                 window = Window(at, window.upto)
                 limit = req.limit
                 continue
@@ -205,11 +207,12 @@ async def drain(
             if progress is not None:
                 step = progress(DrainProgress(result.batches, result.count,
                                               max(target, result.count), batch.count,
-                                              result.busy, len(result.parked)))
+                                              result.busy, len(result.parked),
+                                              req.pruner.name))
                 if inspect.isawaitable(step):
                     await step
-            if taken < limit:
-                break  # the window is empty
+            if taken < limit or batch.position == window.upto:
+                break  # the window is empty (or its last row was just taken)
             limit = req.limit
             if stop:
                 result.stopped = "stopped"
@@ -248,11 +251,19 @@ def _add(result: DrainResult, batch: Any) -> None:
 
 
 async def _park(db: Database, req: SweepRequest, result: DrainResult, at: tuple[Any, ...],
-                exc: errors.PrunerError) -> None:
+                exc: errors.PrunerError, settings: PruneSettings | None) -> None:
+    """Set the row at `at` aside with the reason: the error, what PostgreSQL named (table,
+    constraint), and how many rows per table a prune of it alone would delete."""
     key = at[1] if len(at) == 2 else tuple(at[1:])
     text = journal.id_text(key)
-    await journal.parked.park(db, req.pruner.name, text, str(exc),
-                              detail={"error": type(exc).__name__, "timestamp": str(at[0])},
+    detail: dict[str, Any] = {"error": type(exc).__name__, "timestamp": str(at[0]),
+                              **exc.diagnostics}
+    try:
+        detail["children"] = await cascade_counts(
+            db, replace(req, ids=tuple(coerce_ids(req.pruner, [text])), limit=1), settings)
+    except errors.PrunerError as why:  # the counts are a courtesy: the row is parked anyway
+        detail["children_error"] = str(why)
+    await journal.parked.park(db, req.pruner.name, text, str(exc), detail=detail,
                               drain_id=result.drain_id)
     result.parked.append(text)
 
@@ -261,50 +272,16 @@ def _jsonable(pos: tuple[Any, ...] | None) -> list[str] | None:
     return None if pos is None else [str(v) for v in pos]
 
 
-async def drain_many(db: Database, requests: Sequence[SweepRequest], **kwargs: Any,
-                     ) -> list[DrainResult]:
-    """Drain several entities in one go, in `requests`' order (see `order_for_drain`); stops
-    at the first drain that failed."""
-    out = []
-    for req in requests:
-        result = await drain(db, req, **kwargs)
-        out.append(result)
-        if result.stopped in ("failed", "stopped"):
-            break
-    return out
-
-
-async def order_for_drain(db: Database, pruners: Sequence[Any]) -> list[Any]:
-    """`pruners` in an order where a pruner whose rows block another's runs first (routings
-    before the sessions they hold, a child's own pruner before its parent's)."""
-    blocking_tables: dict[str, set[str]] = {}
-    roots: dict[str, str] = {}
-    async with transaction(db, "reading the plans") as conn:
-        for p in pruners:
-            plan = await current_plan(conn, p)
-            roots[p.name] = plan.root.facts.relname
-            blocking_tables[p.name] = {b.table.name for b in plan.blocks}
-    ordered: list[Any] = []
-    left = sorted(pruners, key=lambda p: p.name)
-    while left:
-        ready = [p for p in left if not any(
-            roots[q.name] in blocking_tables[p.name] for q in left if q is not p)]
-        nxt = ready[0] if ready else left[0]  # a cycle: keep the name order
-        ordered.append(nxt)
-        left.remove(nxt)
-    return ordered
-
-
 async def retry_parked(db: Database, req: SweepRequest, *, operator: str | None = None,
                        reason: str = "", settings: PruneSettings | None = None,
-                       ) -> tuple[Any, list[str]]:
+                       retry: Retry | None = None) -> tuple[Any, list[str]]:
     """Prune parked rows again on request: `req` names them (its ids; each must still
     qualify). Those that went are released from the parked list; returns the prune's result
     and the released keys."""
     if req.ids is None:
         raise errors.InvalidArgument("name the parked rows to retry (ids)")
     result = await prune(db, req, operator=operator, reason=reason or "retry of parked rows",
-                         settings=settings)
+                         settings=settings, retry=retry)
     gone = [journal.id_text(i) for i in result.ids]
     await journal.parked.release(db, req.pruner.name, gone)
     return result, gone

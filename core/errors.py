@@ -9,9 +9,11 @@ from __future__ import annotations
 
 
 class PrunerError(Exception):
-    """Base class for every error this project raises on purpose."""
+    """Base class for every error this project raises on purpose. `diagnostics` carries what
+    PostgreSQL said about a database error (sqlstate, table, constraint, column), when it did."""
 
     transient = False
+    diagnostics: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
 
 class InvalidArgument(PrunerError, ValueError):

@@ -116,5 +116,17 @@ async def resolve(db: Database, name: object) -> Pruner:
         if not missing:
             cache[name] = p
             return p
-        misses.append(f"{p.model or 'a model'} needs {', '.join(missing)}")
+        misses.append(f"{p.model or 'a model'} needs {_needs(missing)}")
     raise errors.SchemaMissing(f"unsupported schema for {name}: {'; '.join(misses)}")
+
+
+MAX_NAMED = 6  # missing requirements named per model; the rest are counted
+
+
+def _needs(missing: list[str]) -> str:
+    """What a model misses, short: a missing table stands for its columns, and after
+    MAX_NAMED names the rest are counted."""
+    tables = {m for m in missing if "." not in m}
+    items = [m for m in missing if "." not in m or m.split(".", 1)[0] not in tables]
+    more = len(items) - MAX_NAMED
+    return ", ".join(items[:MAX_NAMED]) + (f" and {more} more" if more > 0 else "")

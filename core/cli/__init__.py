@@ -20,9 +20,12 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from core import errors, registry
-from core.cli.args import UsageError, console_argv, parse_args
-from core.cli.commands import COMMANDS, Committed, Failed, writing_stdout
+from core.backendai.retention import cutoff_for_policy
+from core.cli.args import UsageError
+from core.cli.commands import COMMANDS
 from core.cli.exits import EXIT_COMMITTED, EXIT_FAILED, EXIT_PIPE, EXIT_USAGE
+from core.cli.output import Committed, Failed, writing_stdout
+from core.cli.parser import console_argv, parse_args
 from core.db import create_engine
 from core.settings import DATABASE_URL_ENV, Settings
 
@@ -65,6 +68,8 @@ async def run(args: Any, settings: Settings) -> int:
         return await handler(args, settings, None)
     engine = create_engine(args.database_url or settings.database_url)
     try:
+        if getattr(args, "policy", None):  # the cutoff comes from the database
+            args.policy_cutoff = await cutoff_for_policy(engine, args.policy)
         return await handler(args, settings, engine)
     finally:
         await engine.dispose()

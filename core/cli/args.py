@@ -1,4 +1,5 @@
-"""The `pruner` command line: its parser and the argument types an operator types."""
+"""The values an operator types on the `pruner` command line: durations, times, counts, id
+files, and the one validated sweep request built from them."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from typing import NoReturn
 import isodate
 
 from core import errors
-from core.cli.exits import EXIT_CODES_HELP
 from core.repository.pruner import Pruner, SweepRequest, sweep
-from core.settings import DEFAULT_LIMIT, Settings
+from core.settings import Settings
 
 # --older-than: a short form (a whole number and one unit) or an ISO 8601 duration. Short forms
 # are rewritten into ISO 8601 and parsed by isodate like the rest, so there is one grammar.
@@ -38,7 +38,9 @@ class UsageError(errors.InvalidArgument):
     """The command line itself is wrong (exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse, but bad usage is one line (UsageError), not usage text and exit 2."""
+
     def error(self, message: str) -> NoReturn:  # one clear line instead of usage + error
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
@@ -106,23 +108,42 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def non_negative_int(text: str) -> int:
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to 999")
+    return int(text)
+
+
 def cutoff_of(args: argparse.Namespace) -> datetime:
-    if args.before and args.older_than:
-        raise UsageError("give --before or --older-than, not both")
+    """The one cutoff of the command line: --before, --older-than, or --policy (whose value the
+    command runner read from the database into `args.policy_cutoff`)."""
+    given = [name for name, value in (("--before", args.before),
+                                      ("--older-than", args.older_than),
+                                      ("--policy", getattr(args, "policy", None))) if value]
+    if len(given) > 1:
+        raise UsageError(f"give one cutoff: {' or '.join(given)}, not several")
     if args.before:
         return parse_before(args.before)
     if args.older_than:
         return parse_older_than(args.older_than)
-    raise UsageError("a cutoff is required: --before ISO8601 or --older-than 30d")
+    if getattr(args, "policy", None):
+        cutoff: datetime = args.policy_cutoff
+        return cutoff
+    raise UsageError("a cutoff is required: --before ISO8601, --older-than 30d or "
+                     "--policy CATEGORY")
 
 
 def request_of(args: argparse.Namespace, settings: Settings, pruner: Pruner, *,
-               limit: int | None) -> SweepRequest:
-    """The one sweep request of this command line: its cutoff, `limit`, the ids of --ids-from
-    (when the command has it) and --no-rbac, validated once."""
+               limit: int | None, before: datetime | None = None,
+               ids: Sequence[str] | None = None) -> SweepRequest:
+    """The one sweep request of this command line: its cutoff (`before`, when the command
+    froze one for several pruners), `limit`, the ids (`ids`, or those of --ids-from when the
+    command has it) and --no-rbac, validated once."""
     ids_from = getattr(args, "ids_from", None)
-    return sweep(pruner, before=cutoff_of(args), limit=limit,
-                 ids=read_ids(ids_from) if ids_from else None, cascade_rbac=not args.no_rbac,
+    if ids is None and ids_from:
+        ids = read_ids(ids_from)
+    return sweep(pruner, before=before or cutoff_of(args), limit=limit,
+                 ids=ids, cascade_rbac=not args.no_rbac,
                  settings=settings.prune)
 
 
@@ -138,136 +159,3 @@ def read_ids(path: str) -> list[str]:
     if lines and "id" in next(csv.reader([lines[0]])):
         return [row["id"].strip() for row in csv.DictReader(lines) if (row.get("id") or "").strip()]
     return [line.strip() for line in lines]
-
-
-# Options every command takes, before or after the subcommand name. Each position parses into
-# its own attribute (argparse would let the subcommand's default undo a value given before it);
-# `parse_args` merges them and refuses two different values.
-GLOBAL_OPTIONS = ("database_url", "json")
-
-
-def _global_options(level: str) -> _Parser:
-    common = _Parser(add_help=False)
-    common.add_argument("--database-url", dest=f"database_url@{level}", metavar="URL",
-                        help="PostgreSQL URL (default: $PRUNER_DATABASE_URL)")
-    common.add_argument("--json", dest=f"json@{level}", action="store_true",
-                        help="print one JSON document (also on failure)")
-    return common
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """The command line as one namespace, global options merged from every position."""
-    args = build_parser().parse_args(argv)
-    given = vars(args)
-    urls = {v for k, v in given.items() if k.startswith("database_url@") and v is not None}
-    if len(urls) > 1:
-        raise UsageError("--database-url is given twice with different values")
-    merged = {"database_url": urls.pop() if urls else None,
-              "json": any(v for k, v in given.items() if k.startswith("json@"))}
-    for key in [k for k in given if "@" in k]:
-        delattr(args, key)
-    for key, value in merged.items():
-        setattr(args, key, value)
-    return args
-
-
-def build_parser() -> argparse.ArgumentParser:
-    cutoff = _Parser(add_help=False)
-    cutoff.add_argument("--before", help="prune rows whose timestamp is before this ISO 8601 "
-                                         "time with a timezone (2026-01-31T00:00:00Z)")
-    cutoff.add_argument("--older-than", metavar="DURATION", help=DURATION_HELP)
-    cutoff.add_argument("--no-rbac", action="store_true",
-                        help="leave RBAC association rows in place")
-    ids_from = _Parser(add_help=False)
-    ids_from.add_argument("--ids-from", metavar="FILE",
-                          help="only these ids: one per line, or a CSV with an `id` column "
-                               "(as `pruner export` writes); - reads stdin")
-
-    p = _Parser(prog="pruner", description="Safe, capped pruning of terminal-state rows.",
-                epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-                parents=[_global_options("top")])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def command(name: str, *parents: _Parser, help: str) -> _Parser:
-        return sub.add_parser(name, parents=[_global_options(name), *parents], help=help)
-
-    command("list", help="list the registered pruners")
-
-    ck = command("check", help="the plan of each pruner on this database (exit 1 when one "
-                               "cannot run here)")
-    ck.add_argument("entity", nargs="?", help="only this pruner")
-
-    pv = command("preview", cutoff, ids_from, help="what a prune would delete")
-    pv.add_argument("entity")
-    pv.add_argument("--limit", type=positive_int, default=None,
-                    help=f"the prune to preview takes at most this many (default "
-                         f"{DEFAULT_LIMIT:,}, or the number of --ids-from ids)")
-    pv.add_argument("--sample", type=int, default=10, help="oldest rows to show (default 10)")
-
-    pr = command("prune", cutoff, ids_from, help="delete one capped batch")
-    pr.add_argument("entity")
-    pr.add_argument("--limit", type=positive_int, default=None)
-    pr.add_argument("--reason", default="")
-    pr.add_argument("--operator")
-    pr.add_argument("--archive", action="store_true", help="keep the deleted rows as JSON")
-    pr.add_argument("--dry-run", action="store_true", help="rehearse: run and roll back")
-    pr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    pr.add_argument("--csv", metavar="FILE",
-                    help="write the pruned ids as CSV (written once the prune committed)")
-
-    dr = command("drain", cutoff, help="prune a backlog in batches")
-    dr.add_argument("entity")
-    dr.add_argument("--batch-size", type=positive_int, default=DEFAULT_LIMIT)
-    dr.add_argument("--max-batches", type=positive_int)
-    dr.add_argument("--max-seconds", type=positive_int)
-    dr.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
-    dr.add_argument("--reason", default="")
-    dr.add_argument("--operator")
-    dr.add_argument("--yes", action="store_true")
-    dr.add_argument("--csv", metavar="FILE",
-                    help="write the pruned ids as CSV (from the journal, once the drain ended)")
-
-    hi = command("history", help="recent runs from the journal")
-    hi.add_argument("--limit", type=positive_int, default=20)
-    hi.add_argument("--entity")
-    hi.add_argument("--status", choices=["succeeded", "failed", "rehearsed"])
-    hi.add_argument("--drain", metavar="DRAIN_ID", help="only the batches of this drain")
-
-    ex = command("export", help="a run's ids (or archived rows) as CSV")
-    ex.add_argument("run_id", type=positive_int)
-    ex.add_argument("--csv", metavar="FILE", help="write here instead of stdout")
-    ex.add_argument("--archive", action="store_true", help="export the archived rows instead")
-
-    demo = command("demo", help="the demo database")
-    demo_sub = demo.add_subparsers(dest="demo_command", required=True, parser_class=_Parser)
-    seed = demo_sub.add_parser("seed", parents=[_global_options("demo seed")],
-                               help="create the reference schema and fill it with demo data")
-    seed.add_argument("--sessions", type=positive_int, default=20_000)
-
-    sub.add_parser("console", add_help=False, help="open the operator console (Streamlit); "
-                                                   "its options follow it (see: pruner console "
-                                                   "--help)")
-    return p
-
-
-def console_argv(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]] | None:
-    """For `pruner [global options] console …`: the global options and the console's own
-    arguments (everything after `console`, which argparse cannot pass through whole); None for
-    any other command."""
-    found = argparse.Namespace(json=False, database_url=None)
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--json":
-            found.json = True
-        elif arg == "--database-url" and i + 1 < len(argv):
-            found.database_url = argv[i + 1]
-            i += 1
-        elif arg.startswith("--database-url="):
-            found.database_url = arg.partition("=")[2]
-        else:
-            break
-        i += 1
-    if argv[i:i + 1] != ["console"]:
-        return None
-    return found, list(argv[i + 1:])

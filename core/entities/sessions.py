@@ -1,21 +1,54 @@
-"""Terminated sessions, with their kernels, dependency edges and RBAC rows.
+"""Sessions that ended (TERMINATED, CANCELLED), with their kernels and everything that names them.
 
-Terminal means TERMINATED or CANCELLED only. ERROR is left alone on purpose: the platform treats
-ERROR as retriable (the scheduler may still retry or clean it up, and its kernels may still hold
-resources), and an errored session is the evidence an operator needs to debug it.
+Why these: nothing on the platform acts on a TERMINATED or CANCELLED session again. ERROR is
+terminal for the platform's retention sweep as well, but it is retriable and it is the evidence
+an operator debugs with, so it has its own entity and cutoff (`sessions_errored`); the two
+together delete what the platform's `sessions` category deletes.
 
-Kernels reference their session without ON DELETE, so they are declared; everything that
-cascades (dependency edges) and every RESTRICT reference (routings) comes from the catalog.
+A kernel in ERROR, TERMINATED or CANCELLED is dead and goes with its session; any other kernel
+keeps the session (checked again when its kernels are deleted). Kernels reference their session
+without ON DELETE, so they are a declared Child; a routing (ON DELETE RESTRICT) blocks from the
+catalog; dependency edges and idle checks cascade (catalog, counted), as do the kernels'
+resource allocations and vfolder attachments. RBAC rows go both ways (26.8: association rows of
+the session and of its kernels, object permissions, grants scoped to them; 26.9: the session's
+node and what hangs off it). Scheduling history and usage records name sessions and kernels
+without a foreign key and have their own retention: previews count them (Mentions).
 """
 
+from __future__ import annotations
+
+from core.backendai.facts import KERNEL_DEAD, MODELLED, SESSION_DEAD
+from core.backendai.rbac import rbac
+from core.backendai.schema import Schema
+from core.backendai.variants import per_release, variant
 from core.entities.rbac import association_links
 from core.reference_schema import DEAD_STATUSES, kernels, routings, sessions
-from core.repository.pruner import Blocker, Child, Pruner
+from core.repository.pruner import Blocker, Child, Mention, Pruner
 
-PRUNER = Pruner(
-    name="sessions",
-    table=sessions,
-    terminal=sessions.c.status.in_(DEAD_STATUSES),
+NAME = "sessions"
+CATEGORY = "sessions"
+
+
+def declare(s: Schema, name: str, statuses: tuple[str, ...], description: str) -> Pruner:
+    """A sessions entity of a real release, for the session statuses given."""
+    k = s.kernels
+    return variant(
+        s.model, name=name, table=s.sessions, terminal=s.sessions.c.status.in_(statuses),
+        timestamp="terminated_at",
+        children=(Child(k, on="session_id"),),
+        blockers=(Blocker(k, on="session_id", where=k.c.status.not_in(KERNEL_DEAD),
+                          reason="has a kernel that is not terminated, cancelled or errored"),),
+        links=rbac(s, s.sessions, k),
+        mentions=(Mention(s.session_scheduling_history, "session_id"),
+                  Mention(s.kernel_scheduling_history, "session_id"),
+                  Mention(s.kernel_scheduling_history, "kernel_id", of=k),
+                  Mention(s.kernel_usage_records, "session_id"),
+                  Mention(s.kernel_usage_records, "kernel_id", of=k)),
+        description=description)
+
+
+MODELLED_PRUNER = variant(
+    MODELLED, name=NAME, table=sessions, terminal=sessions.c.status.in_(DEAD_STATUSES),
     timestamp="terminated_at",
     children=(Child(kernels, on="session_id"),),
     blockers=(
@@ -27,3 +60,7 @@ PRUNER = Pruner(
     links=(*association_links("session"), *association_links("kernel", of=kernels)),
     description="Terminated or cancelled sessions, their kernels and RBAC rows",
 )
+
+VARIANTS: tuple[Pruner, ...] = (MODELLED_PRUNER, *per_release(lambda s: declare(
+    s, NAME, SESSION_DEAD,
+    "Terminated or cancelled sessions, their dead kernels and RBAC rows")))

@@ -167,7 +167,10 @@ async def test_date_cutoff_and_other_entities(db: AsyncEngine, console_env: Any)
     for entity in registry.names():
         at.selectbox(key=Keys.ENTITY).set_value(entity).run()
         no_exceptions(at)
-        assert metric(at, "Candidates")
+        if registry.get(entity).model == "modelled":
+            assert metric(at, "Candidates")
+        else:  # a Backend.AI-only entity on the modelled demo schema: one line, no numbers
+            assert any(f"unsupported schema for {entity}: " in e.value for e in at.error), entity
 
 
 # ------------------------------------------------------------------------------ prune flow
@@ -554,7 +557,7 @@ async def test_drain_stop(db: AsyncEngine, console_env: Any) -> None:
     assert result.stopped == "stopped"
     assert 0 < result.count < 30
     assert await count(db, sessions) == 30 - result.count
-    assert any("stopped by the operator" in w.value for w in at.warning)
+    assert any("stopped on request" in w.value for w in at.warning)
 
 
 async def test_drain_asks_for_the_name_above_threshold(db: AsyncEngine, console_env: Any) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cli.commands import drain_reach, table
+from core.cli.draining import drain_reach
+from core.cli.output import table
 from core.reference_schema import audit_logs, sessions
 from tests.clirun import cli
 from tests.factories import add_logs, add_session, count

@@ -332,3 +332,30 @@ def mutator(url: str, live: list[str], seed: int, out: str, barrier: Any, stop: 
                 "born_dead": born_dead, "inserted": inserted, "steps": steps}
 
     _run(main, out)
+
+
+# ------------------------------------------------------------------------------ lock waits
+WAITS = sa.text("""
+SELECT a.application_name AS app, extract(epoch FROM clock_timestamp() - l.waitstart) AS s
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE NOT l.granted AND a.datname = current_database() AND l.waitstart IS NOT NULL
+""")
+
+
+async def sample_waits(engine: AsyncEngine, stop: asyncio.Event,
+                       pruner_app: str = "pruner-soak") -> dict[str, Any]:
+    """The longest lock wait seen by pruner backends (application_name starting with
+    `pruner_app`) and by every other backend, from `pg_locks.waitstart`, sampled every few ms
+    until `stop` is set."""
+    longest = {"pruner": 0.0, "platform": 0.0}
+    samples = waiting = 0
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        while not stop.is_set():
+            samples += 1
+            for app, s in (await conn.execute(WAITS)).all():
+                kind = "pruner" if app.startswith(pruner_app) else "platform"
+                longest[kind] = max(longest[kind], float(s))
+                waiting += kind == "pruner"
+            await asyncio.sleep(0.003)
+    return {"samples": samples, "pruner_waiting_samples": waiting, **longest}

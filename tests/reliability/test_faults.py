@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import tempfile
@@ -34,6 +35,7 @@ from core import PruneSettings, errors, execute_pruner, registry, sweep
 from core.demo.cluster import LocalCluster
 from core.demo.seed import create_schema
 from core.drain import drain
+from core.operations import Retry
 from tests.reliability.helpers import (
     REFERENCE_TABLES,
     assert_clean_failure,
@@ -151,7 +153,8 @@ async def reset_data(engine: AsyncEngine, seed: int) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.text(
             "TRUNCATE " + ", ".join(f'"{t}"' for t in REFERENCE_TABLES)
-            + ", pruner.prune_runs, pruner.prune_run_ids, pruner.prune_archive_rows, fault_hook "
+            + ", pruner.prune_runs, pruner.prune_run_ids, pruner.prune_archive_rows, "
+            "pruner.prune_parked, pruner.prune_drains, fault_hook "
             "RESTART IDENTITY CASCADE"))
         await seed_sessions(conn, dead=rng.randint(10, 40), live=rng.randint(2, 10), blocked=2,
                             stuck=2, deps=rng.randint(2, 15), seed=rng.random())
@@ -280,7 +283,9 @@ async def test_killing_the_backend_anywhere_in_the_prune_changes_nothing(
         use_ops = ops is not None and trial % 3 != 2  # two in three through the journal
         point, nth, limit = await plan_trial(faults_db, rng, entity, use_ops)
         before = await snapshot_of(faults_db)
-        eng, call = victim_call(faults_url, entity, limit, use_ops)
+        # one attempt: this test is about the attempt itself (the retry has its own test)
+        eng, call = victim_call(faults_url, entity, limit, use_ops,
+                                **({"retry": Retry(attempts=1)} if use_ops else {}))
         killer_eng = engine_for(faults_url, app="fault-killer")
         try:
             async with killer_eng.connect() as killer:
@@ -324,6 +329,7 @@ async def test_the_cli_killed_mid_prune_or_drain_exits_1_in_one_line_and_loses_n
         argv = (["drain", "sessions", "--older-than", "1h", "--batch-size", str(limit), "--yes"]
                 if drain else
                 ["prune", "sessions", "--older-than", "1h", "--limit", str(limit), "--yes"])
+        argv += ["--retries", "0"]  # the killed attempt is the last one
         before = await snapshot_of(faults_db)
         killer_eng = engine_for(faults_url, app="fault-killer")
         try:
@@ -516,7 +522,8 @@ async def test_a_lock_wait_inside_commit_is_bounded_by_lock_timeout(
         await reset_data(faults_db, seed=3_000)
         before = await snapshot_of(faults_db)
         settings = PruneSettings(lock_timeout_ms=300, statement_timeout_ms=300)
-        eng, call = victim_call(faults_url, "sessions", 5, use_ops, settings=settings)
+        eng, call = victim_call(faults_url, "sessions", 5, use_ops, settings=settings,
+                                **({"retry": Retry(attempts=1)} if use_ops else {}))
         killer_eng = engine_for(faults_url, app="fault-killer")
         try:
             async with killer_eng.connect() as killer:
@@ -563,7 +570,8 @@ async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
                 await killer.execution_options(isolation_level="AUTOCOMMIT")
                 await arm(killer, point, nth)
                 task = asyncio.create_task(drain(victim, sweep(pruner, before=cutoff, limit=batch),
-                                                 operator="drain-test", reason="kill trial"))
+                                                 operator="drain-test", reason="kill trial",
+                                                 retry=Retry(attempts=1)))
                 pid = await wait_parked(killer, task)
                 await killer.execute(sa.select(sa.func.pg_terminate_backend(pid)))
                 await disarm(killer)
@@ -597,3 +605,62 @@ async def test_a_drain_killed_mid_batch_keeps_committed_batches_and_resumes(
         resumed += second.count
     print(f"\ndrain trials: {DRAIN_TRIALS}, committed batches kept: {kept} rows, "
           f"resumed: {resumed} rows, partial batches: 0")
+
+
+# ------------------------------------------------------------------------------ retries
+async def test_a_backend_killed_mid_prune_is_retried_and_the_prune_completes_once(
+    faults_db: AsyncEngine, faults_url: str
+) -> None:
+    """With the default retry policy a dropped connection is transient: the killed attempt is
+    journaled 'retried' (nothing of it stays), the next attempt deletes what a rehearsal said,
+    each id is reported once; the CLI exits 0 the same way, and a drain ends 'done'."""
+    rng = random.Random(29)
+    pruner = registry.get("sessions")
+    for trial in range(size(4, 16)):
+        await reset_data(faults_db, seed=6_000 + trial)
+        point, nth, limit = await plan_trial(faults_db, rng, "sessions", True)
+        cutoff = datetime.now(UTC)
+        dry = await execute_pruner(faults_db, pruner, before=cutoff, limit=limit, dry_run=True)
+        kind = ("ops", "cli", "drain")[trial % 3]
+        victim = engine_for(faults_url, app=VICTIM)
+        killer_eng = engine_for(faults_url, app="fault-killer")
+        req = sweep(pruner, before=cutoff, limit=limit)
+        try:
+            async with killer_eng.connect() as killer:
+                await killer.execution_options(isolation_level="AUTOCOMMIT")
+                await arm(killer, point, nth)
+                if kind == "ops":
+                    call: Awaitable[Any] = operations_module().prune(  # type: ignore[union-attr]
+                        victim, req, operator="t", reason="retry trial")
+                elif kind == "cli":
+                    call = asyncio.to_thread(cli, "prune", "sessions", "--before",
+                                             cutoff.isoformat(), "--limit", str(limit), "--yes",
+                                             "--json", url=faults_url)
+                else:
+                    call = drain(victim, sweep(pruner, before=cutoff, limit=max(1, limit)),
+                                 operator="t", reason="retry trial")
+                task = asyncio.ensure_future(call)
+                pid = await wait_parked(killer, task, app=None if kind == "cli" else VICTIM)
+                await killer.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+                await disarm(killer)
+                out = await asyncio.wait_for(task, 120)
+        finally:
+            await victim.dispose()
+            await killer_eng.dispose()
+        statuses = [s for s, _, _ in await journal_rows(faults_db)]
+        assert statuses.count("retried") == 1 and "failed" not in statuses, statuses
+        if kind == "cli":
+            assert out.returncode == 0, out.stderr
+            ids = json.loads(out.stdout)["ids"]
+        elif kind == "ops":
+            ids = [str(i) for i in out.ids]
+        else:
+            assert out.stopped == "done" and out.error is None
+            ids = [str(i) for i in out.ids]
+        if kind != "drain":
+            assert ids == [str(i) for i in dry.ids]  # the same rows, each once
+        assert len(ids) == len(set(ids))
+        left = await execute_pruner(faults_db, pruner, before=cutoff, limit=10_000,
+                                    dry_run=True)
+        assert not set(ids) & {str(i) for i in left.ids}
+    print(f"\nretry trials: {size(4, 16)}, every killed attempt retried once, ids once")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.cli.args import UsageError, console_argv, parse_args
+from core.cli.args import UsageError
+from core.cli.parser import console_argv, parse_args
 
 
 @pytest.mark.parametrize("argv", [

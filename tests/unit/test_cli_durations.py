@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.cli.args import UsageError, build_parser, parse_older_than
+from core.cli.args import UsageError, parse_older_than
+from core.cli.parser import build_parser
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 

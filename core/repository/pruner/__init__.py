@@ -5,7 +5,8 @@
     plan          the declaration reconciled with the catalog; planner keeps plans per engine
     request       SweepRequest / sweep(): one validated call (before, limit, ids, cascade_rbac)
     statements    the SQL that reads (conditions, candidates, lock, the walk, preview counts)
-    deletes       the SQL that writes (delete, classify, late links)
+    deletes       the SQL that writes (delete, late links, a chunk of a parent's children)
+    locks         the SQL that locks the rest of the tree (classify busy parents, families)
     executor      execute(): one request, one transaction
     result        PruneResult
 """

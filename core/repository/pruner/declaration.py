@@ -197,6 +197,9 @@ class Pruner:
     # tables ("t") or columns ("t.c") that must exist, and the model's name for messages.
     requires: tuple[str, ...] = ()
     model: str = ""
+    # How often a cycle in the schema (a node, its roles, their nodes…) is followed on one path
+    # of the plan's tree; the tree grows geometrically with it.
+    max_repeat: int = 2
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_RE.match(self.name):
@@ -223,6 +226,9 @@ class Pruner:
                 raise errors.DefinitionError(
                     f"pruner {self.name}: a table cannot be its own child (a self-referencing "
                     "foreign key is read from the catalog)")
+        if isinstance(self.max_repeat, bool) or not isinstance(self.max_repeat, int) or \
+                self.max_repeat < 1:
+            raise errors.DefinitionError(f"pruner {self.name}: max_repeat must be 1 or more")
         if not self.table.primary_key.columns:
             raise errors.DefinitionError(
                 f"pruner {self.name}: declare the primary key of {self.table.name}")

@@ -13,17 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.repository.pruner.conditions import retarget
 from core.repository.pruner.plan import Nullify, Plan, Step
 from core.repository.pruner.request import SweepRequest
 from core.repository.pruner.statements import (
-    TEXT_TYPES,
+    Act,
     ArchiveTarget,
     Rows,
     bound_keys,
     matches,
     needed,
     nullified,
-    retarget,
     walk,
 )
 
@@ -56,6 +56,40 @@ def _keys_match(plan: Plan, a: sa.FromClause, keys: list[ColumnElement[Any]],
     return sa.tuple_(*cols).in_(sa.select(*(sa.func.unnest(k) for k in keys)))
 
 
+def deleter(plan: Plan, layout: Layout, out: list[ColumnElement[Any]],
+            archived: list[sa.Select[Any]], archive: ArchiveTarget | None) -> Act:
+    """The walk's action of a delete: DELETE the step's rows that belong to its parent's
+    deleted rows, RETURNING what its dependents match on (and its guard, and the whole row
+    when archiving); its count (and guard flag) go to `out`, named in `layout`."""
+    def delete_step(step: Step, prow: Rows, cols: list[str]) -> Rows:
+        a = _alias(step.table, f"s{step.index}")
+        ret: list[ColumnElement[Any]] = [a.c[c] for c in cols]
+        if step.guard is not None:
+            ret.append(retarget(step.guard, step.table, a).label("bad"))
+        if archive is not None:
+            ret.append(_whole_row(a).label("row"))
+        d = (sa.delete(a).where(matches(plan, step, prow, table=a)).returning(*ret)
+             .cte(f"del_{step.index}"))
+        return counted(step, d, layout, out, archived, archive is not None)
+
+    return delete_step
+
+
+def counted(step: Step, d: sa.CTE, layout: Layout, out: list[ColumnElement[Any]],
+            archived: list[sa.Select[Any]], archiving: bool) -> Rows:
+    """A step's DELETE … RETURNING as the walk's rows, its count and guard flag in `out`."""
+    layout.steps[step.index] = f"n_{step.index}"
+    out.append(sa.select(sa.func.count()).select_from(d).scalar_subquery()
+               .label(f"n_{step.index}"))
+    if step.guard is not None:
+        layout.guards[step.index] = f"bad_{step.index}"
+        out.append(sa.select(sa.func.coalesce(sa.func.bool_or(d.c.bad), False))
+                   .scalar_subquery().label(f"bad_{step.index}"))
+    if archiving:
+        archived.append(_archive_rows(d, step.name, "deleted"))
+    return Rows(d)
+
+
 def delete_statement(plan: Plan, req: SweepRequest, roots: Sequence[str],
                      archive: ArchiveTarget | None = None) -> tuple[sa.Select[Any], Layout]:
     """Every step of the plan for the locked parents `roots` (one text array per key column):
@@ -74,26 +108,7 @@ def delete_statement(plan: Plan, req: SweepRequest, roots: Sequence[str],
     if archive is not None:
         archived.append(_archive_rows(parent, plan.root.name, "deleted"))
 
-    def delete_step(step: Step, prow: Rows, cols: list[str]) -> Rows:
-        a = _alias(step.table, f"s{step.index}")
-        ret: list[ColumnElement[Any]] = [a.c[c] for c in cols]
-        if step.guard is not None:
-            ret.append(retarget(step.guard, step.table, a).label("bad"))
-        if archive is not None:
-            ret.append(_whole_row(a).label("row"))
-        d = (sa.delete(a).where(matches(plan, step, prow, table=a)).returning(*ret)
-             .cte(f"del_{step.index}"))
-        layout.steps[step.index] = f"n_{step.index}"
-        out.append(sa.select(sa.func.count()).select_from(d).scalar_subquery()
-                   .label(f"n_{step.index}"))
-        if step.guard is not None:
-            layout.guards[step.index] = f"bad_{step.index}"
-            out.append(sa.select(sa.func.coalesce(sa.func.bool_or(d.c.bad), False))
-                       .scalar_subquery().label(f"bad_{step.index}"))
-        if archive is not None:
-            archived.append(_archive_rows(d, step.name, "deleted"))
-        return Rows(d)
-
+    delete_step = deleter(plan, layout, out, archived, archive)
     rows = walk(plan, req, Rows(parent), delete_step)
     for j, n in enumerate(plan.nullify):
         if n.step not in rows:
@@ -154,81 +169,6 @@ def _pairs(source: sa.FromClause, cols: Sequence[str]) -> list[ColumnElement[Any
     return out
 
 
-# ------------------------------------------------------------------------------ classify
-def classify_statement(plan: Plan, req: SweepRequest, roots: Sequence[str]) -> sa.Select[Any]:
-    """Lock (SKIP LOCKED) every row the prune of `roots` would delete or update. Returns how
-    many parents have a row held elsewhere (`busy`) and the others, in their order, as one text
-    array per key column (`keep_0`, …; NULL when none is left)."""
-    keys = bound_keys(plan, roots)
-    k = len(plan.key)
-    carried = [f"__r{i}" for i in range(k)]
-    u = sa.func.unnest(*keys).table_valued(*carried, with_ordinality="ord").render_derived()
-    a0 = sa.select(*(u.c[r].label(c) for r, c in zip(carried, plan.key, strict=True)),
-                   *(u.c[r] for r in carried), u.c.ord).cte("a_0")
-    busy: list[sa.Select[Any]] = []
-
-    def lock(tag: str, table: sa.Table, prow: Rows, on: ColumnElement[bool] | None,
-             cols: Sequence[str], where: ColumnElement[bool] | None, t: sa.FromClause,
-             ) -> sa.CTE:
-        src = prow.source
-        assert src is not None
-        q = (sa.select(sa.literal_column(f"c_{tag}.ctid").label("tid"),
-                       *(src.c[r] for r in carried),
-                       *(t.c[c] for c in cols if c not in carried))
-             .select_from(t.join(src, on if on is not None else sa.true())))
-        if where is not None:
-            q = q.where(retarget(where, table, t))
-        a = q.cte(f"a_{tag}")
-        lt = table.alias(f"l_{tag}")
-        tid: ColumnElement[Any] = sa.literal_column(f"l_{tag}.ctid")
-        held = (sa.select(tid.label("tid")).select_from(lt)
-                .where(tid == sa.any_(sa.func.array(sa.select(a.c.tid).scalar_subquery())))
-                .with_for_update(skip_locked=True).cte(f"l_{tag}"))
-        busy.append(sa.select(*(a.c[r] for r in carried))
-                    .where(a.c.tid.not_in(sa.select(held.c.tid))))
-        return a
-
-    def act(step: Step, prow: Rows, cols: list[str]) -> Rows:
-        t = _alias(step.table, f"c_{step.index}")
-        src = prow.source
-        assert src is not None
-        if step.kind == "link":
-            ref = src.c[step.ref_columns[0]]
-            text = step.facts.column_type(step.columns[0]).startswith(TEXT_TYPES)
-            on = t.c[step.columns[0]] == (sa.cast(ref, sa.Text) if text else ref)
-        else:
-            on = sa.and_(*(t.c[c] == src.c[r]
-                           for c, r in zip(step.columns, step.ref_columns, strict=True)))
-        return Rows(lock(str(step.index), step.table, prow, on, cols, step.where, t))
-
-    rows = walk(plan, req, Rows(a0), act)
-    for j, n in enumerate(plan.nullify):
-        prow = rows.get(n.step)
-        if prow is None or prow.source is None:
-            continue
-        t = _alias(n.table, f"c_n{j}")
-        on = sa.and_(*(t.c[c] == prow.source.c[r]
-                       for c, r in zip(n.columns, n.ref_columns, strict=True)))
-        lock(f"n{j}", n.table, prow, on, [], None, t)
-    every = (sa.union(*busy) if len(busy) > 1 else busy[0]).subquery("busy") if busy else None
-    held: ColumnElement[bool] = (
-        sa.tuple_(*(a0.c[r] for r in carried)).in_(sa.select(*(every.c[r] for r in carried)))
-        if every is not None else sa.false())
-    keep = sa.select(*(sa.cast(sa.func.array_agg(aggregate_order_by(a0.c[r], a0.c.ord)),
-                               sa.Text).label(f"keep_{i}") for i, r in enumerate(carried))
-                     ).where(sa.not_(held)).scalar_subquery() if k == 1 else None
-    cols: list[ColumnElement[Any]] = [
-        sa.select(sa.func.count()).select_from(a0).where(held).scalar_subquery().label("busy")]
-    if keep is not None:
-        cols.append(keep.label("keep_0"))
-    else:
-        for i, r in enumerate(carried):
-            cols.append(sa.select(sa.cast(sa.func.array_agg(aggregate_order_by(
-                a0.c[r], a0.c.ord)), sa.Text)).where(sa.not_(held)).scalar_subquery()
-                .label(f"keep_{i}"))
-    return sa.select(*cols)
-
-
 # ------------------------------------------------------------------------------ late
 def late_statement(plan: Plan, req: SweepRequest, ids: Sequence[str],
                    ) -> tuple[sa.Select[Any], dict[int, str]] | None:
@@ -263,52 +203,40 @@ def _under(plan: Plan, step: Step, tops: set[int]) -> bool:
         step = plan.steps[step.parent]
 
 
-# ------------------------------------------------------------------------------ families
-def family_statement(plan: Plan, roots: Sequence[str]) -> sa.Select[Any]:
-    """The locked parents and, through the self-referencing FK, all their descendants, locked
-    too (SKIP LOCKED). A parent any of whose descendants is held elsewhere is left out with
-    its family. Returns `n` (rows in all), `busy` (parents left out) and the keys (`k0`, …,
-    one text array per key column, parents in their order then their descendants)."""
-    fk = plan.family
-    assert fk is not None
-    t = plan.pruner.table
-    key = [t.c[c] for c in plan.key]
-    keys = bound_keys(plan, roots)
-    r = [f"__r{i}" for i in range(len(key))]
-    u = sa.func.unnest(*keys).table_valued(*r, with_ordinality="ord").render_derived()
-    start = sa.select(*(u.c[x] for x in r), u.c.ord).cte("fam_roots")
-    child = t.alias("fam_c")
-    first = (sa.select(*(start.c[x] for x in r), *(child.c[c] for c in plan.key))
-             .select_from(child.join(start, sa.and_(*(
-                 child.c[c] == start.c[f"__r{plan.key.index(ref)}"]
-                 for c, ref in zip(fk.columns, fk.ref_columns, strict=True))))))
-    down = first.cte("fam_down", recursive=True)
-    nxt = t.alias("fam_n")
-    down = down.union(sa.select(*(down.c[x] for x in r), *(nxt.c[c] for c in plan.key))
-                      .select_from(nxt.join(down, sa.and_(*(
-                          nxt.c[c] == down.c[ref] for c, ref in zip(fk.columns, fk.ref_columns,
-                                                                    strict=True))))))
-    held_t = t.alias("fam_l")
-    locked = (sa.select(*(held_t.c[c] for c in plan.key)).where(
-        sa.tuple_(*(held_t.c[c] for c in plan.key)).in_(
-            sa.select(*(down.c[c] for c in plan.key))))
-        .with_for_update(skip_locked=True).cte("fam_locked"))
-    bad = (sa.select(*(down.c[x] for x in r)).where(
-        sa.tuple_(*(down.c[c] for c in plan.key)).not_in(
-            sa.select(*(locked.c[c] for c in plan.key)))).cte("fam_bad"))
-    good_roots = sa.select(*(start.c[x].label(c) for x, c in zip(r, plan.key, strict=True)),
-                           start.c.ord.label("ord")).where(
-        sa.tuple_(*(start.c[x] for x in r)).not_in(sa.select(*(bad.c[x] for x in r))))
-    good_kids = sa.select(*(down.c[c] for c in plan.key),
-                          sa.literal(2 ** 31).label("ord")).where(
-        sa.tuple_(*(down.c[x] for x in r)).not_in(sa.select(*(bad.c[x] for x in r))),
-        sa.tuple_(*(down.c[c] for c in plan.key)).not_in(sa.select(*(start.c[x] for x in r))))
-    every = sa.union(good_roots, good_kids).subquery("fam_all")
-    cols: list[ColumnElement[Any]] = [
-        sa.select(sa.func.count()).select_from(every).scalar_subquery().label("n"),
-        sa.select(sa.func.count(sa.distinct(sa.tuple_(*(bad.c[x] for x in r)))))
-        .scalar_subquery().label("busy")]
-    for i, c in enumerate(plan.key):
-        cols.append(sa.select(sa.cast(sa.func.array_agg(aggregate_order_by(
-            every.c[c], every.c.ord)), sa.Text)).scalar_subquery().label(f"k{i}"))
-    return sa.select(*cols)
+# ------------------------------------------------------------------------------ chunks
+def below(plan: Plan, top: int) -> set[int]:
+    """The steps under step `top` (not `top` itself)."""
+    return {s.index for s in plan.steps if s.index != top and _under(plan, s, {top})}
+
+
+def chunk_statement(plan: Plan, req: SweepRequest, roots: Sequence[str], top: Step,
+                    size: int) -> tuple[sa.Select[Any], Layout]:
+    """Up to `size` rows of `top` (a step right under the pruned table) that belong to the
+    locked parents `roots`, taken with SKIP LOCKED, deleted with everything below them (the
+    same walk as the whole prune); the parents themselves stay. Counts and guard flags as
+    `Layout` names them."""
+    layout = Layout()
+    out: list[ColumnElement[Any]] = []
+    parent = Rows(None, bound_keys(plan, roots))
+    pick_t = _alias(top.table, "pick")
+    pick = (sa.select(sa.literal_column("pick.ctid").label("tid"))
+            .select_from(pick_t).where(matches(plan, top, parent, table=pick_t))
+            .limit(sa.bindparam("chunk", size, type_=sa.Integer))
+            .with_for_update(skip_locked=True).cte("pick"))
+    a = _alias(top.table, f"s{top.index}")
+    ret: list[ColumnElement[Any]] = [a.c[c] for c in needed(plan, top)]
+    if top.guard is not None:
+        ret.append(retarget(top.guard, top.table, a).label("bad"))
+    d = (sa.delete(a).where(sa.literal_column(f"s{top.index}.ctid") == sa.any_(
+        sa.func.array(sa.select(pick.c.tid).scalar_subquery())))
+        .returning(*ret).cte(f"del_{top.index}"))
+    first = counted(top, d, layout, out, [], False)
+    rows = walk(plan, req, parent, deleter(plan, layout, out, [], None),
+                only=below(plan, top.index), start={top.index: first})
+    for j, n in enumerate(plan.nullify):
+        if n.step in rows and n.step != 0:
+            u = _nullify(plan, j, n, rows[n.step], False)
+            layout.nullified[j] = f"u_{j}"
+            out.append(sa.select(sa.func.count()).select_from(u).scalar_subquery()
+                       .label(f"u_{j}"))
+    return sa.select(*out), layout

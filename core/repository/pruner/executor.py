@@ -27,12 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import (
-    classify_statement,
-    delete_statement,
-    family_statement,
-    late_statement,
-)
+from core.repository.pruner.deletes import delete_statement, late_statement
+from core.repository.pruner.locks import classify_statement, family_statement
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
 from core.repository.pruner.request import SweepRequest, check_flag, sweep
@@ -40,6 +36,7 @@ from core.repository.pruner.result import PruneResult, plain
 from core.repository.pruner.statements import (
     ArchiveTarget,
     Window,
+    candidates,
     local_settings,
     lock_statement,
 )
@@ -188,8 +185,6 @@ async def _skipped(conn: AsyncConnection, plan: Plan, req: SweepRequest, ids: li
                    ) -> tuple[list[Any], dict[str, str]]:
     if req.ids is None:
         return [], {}
-    from core.repository.pruner.statements import candidates
-
     gone = set(ids)
     missing = [i for i in req.ids if i not in gone]
     if not missing:

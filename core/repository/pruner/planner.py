@@ -13,9 +13,10 @@ import weakref
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.repository.pruner.builder import build_plan
 from core.repository.pruner.catalog import Catalog, digest, read_catalog
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.plan import Plan, build_plan
+from core.repository.pruner.plan import Plan
 
 _plans: weakref.WeakKeyDictionary[Engine, dict[int, tuple[Plan, list[int], str]]] = \
     weakref.WeakKeyDictionary()
