@@ -9,6 +9,7 @@ confirmation themselves, so a hidden or disabled button is never the only guard.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,13 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from console.context import ConsoleContext
-from core import errors, export, registry
-from core.drain import DrainProgress, DrainResult, drain
+from core import errors, export, journal, registry
+from core.drain import DrainProgress, DrainResult, drain, retry_parked
 from core.operations import check_reason, prune, rehearse
 from core.preview import preview
 from core.repository.pruner import PruneResult, SweepRequest, sweep
+from core.restore import RestoreResult, restore
 
-Kind = Literal["oldest", "selected", "drain"]
+Kind = Literal["oldest", "selected", "drain", "retry", "restore"]
+ID_KINDS = ("selected", "retry")  # requests that name their rows
 
 
 class NotAllowed(errors.PrunerError):
@@ -37,9 +40,10 @@ class PruneRequest:
     entity: str
     before: datetime
     limit: int  # the cap of a prune; the batch size of a drain
-    ids: tuple[Any, ...] | None = None  # kind == "selected"
+    ids: tuple[Any, ...] | None = None  # kind "selected" / "retry" (parked rows)
     max_batches: int | None = None  # kind == "drain"
     pause_seconds: float = 0.0  # kind == "drain"
+    run_id: int | None = None  # kind == "restore": the archived run to put back
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,13 @@ class Plan:
     """What a request deletes, as stated in the confirmation dialog."""
 
     request: PruneRequest
-    rows: int  # entity rows it deletes at most (a drain: the current estimate)
-    per_table: dict[str, int]  # per-table rows (a drain: its first batch)
+    rows: int  # entity rows it deletes at most (a drain: the current estimate; a restore:
+    # the entity rows it puts back)
+    per_table: dict[str, int]  # per-table rows, cascades included (a drain: its first batch)
     skipped: int = 0  # selected ids that no longer qualify
+    oldest: datetime | None = None  # the time range of the entity rows it deletes
+    newest: datetime | None = None
+    updated: dict[str, int] = field(default_factory=dict)  # rows it sets to NULL, per table
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -109,24 +117,49 @@ def check_confirmation(plan: Plan, confirmation: Confirmation, confirm_above: in
 
 # ------------------------------------------------------------------------------ actions
 def plan_for(ctx: ConsoleContext, request: PruneRequest) -> Plan:
-    """Fresh numbers for the dialog from a lock-free preview (of the selected ids, if any)."""
+    """Fresh numbers for the dialog from a lock-free preview (of the named ids, if any): how
+    many rows, per table with every cascade, and the time range they span."""
     ensure_can_prune(ctx)
-    if request.kind == "selected":
+    if request.kind == "restore":
+        return _restore_plan(ctx, request)
+    if request.kind in ID_KINDS:
         ids = list(request.ids or ())
         if not ids:
             raise NotAllowed("Select at least one row first.")
         req = sweep_of(ctx, request.entity, request.before, len(ids), ids)
-        pv = ctx.call(lambda db: preview(db, req, sample_size=0), "previewing the selection")
+        pv = ctx.call(lambda db: preview(db, req, sample_size=0, blocked_sample=0),
+                      "previewing the selection")
         return Plan(request, rows=pv.candidates, per_table=dict(pv.cascade),
-                    skipped=len(ids) - pv.candidates)
+                    skipped=len(ids) - pv.candidates, oldest=pv.next_oldest,
+                    newest=pv.next_newest, updated=dict(pv.updated))
     req = sweep_of(ctx, request.entity, request.before, request.limit)
-    pv = ctx.call(lambda db: preview(db, req, sample_size=0), f"previewing {request.entity}")
+    pv = ctx.call(lambda db: preview(db, req, sample_size=0, blocked_sample=0),
+                  f"previewing {request.entity}")
     if request.kind == "drain":
         rows = pv.candidates
         if request.max_batches:
             rows = min(rows, request.limit * request.max_batches)
-        return Plan(request, rows=rows, per_table=dict(pv.cascade))
-    return Plan(request, rows=pv.would_delete, per_table=dict(pv.cascade))
+        return Plan(request, rows=rows, per_table=dict(pv.cascade), oldest=pv.oldest,
+                    newest=pv.newest, updated=dict(pv.updated))
+    return Plan(request, rows=pv.would_delete, per_table=dict(pv.cascade),
+                oldest=pv.next_oldest, newest=pv.next_newest, updated=dict(pv.updated))
+
+
+def _restore_plan(ctx: ConsoleContext, request: PruneRequest) -> Plan:
+    """What a restore puts back: the run's deleted rows, per table (its archive)."""
+    run = ctx.call(lambda db: journal.get_run(db, request.run_id), "reading the run")
+    if not run.archived or run.status != "succeeded" or run.kind in ("restore", "rehearsal"):
+        raise NotAllowed(f"Run #{run.id} was not an archived prune: nothing to restore.")
+    done = ctx.call(lambda db: restored_runs(db), "reading the restores")
+    if run.id in done:
+        raise NotAllowed(f"Run #{run.id} was restored already (run #{done[run.id]}).")
+    return Plan(request, rows=run.count, per_table=dict(run.deleted))
+
+
+async def restored_runs(db: Any) -> dict[int, int]:
+    """Archived runs already put back: run id -> the restore's run id."""
+    runs = await journal.history(db, limit=10_000, kind="restore", status="succeeded")
+    return {r.restored_from: r.id for r in runs if r.restored_from is not None}
 
 
 def rehearse_oldest(ctx: ConsoleContext, entity: str, before: datetime, limit: int,
@@ -144,14 +177,33 @@ def execute_prune(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -
     operator = ensure_can_prune(ctx)
     check_confirmation(plan, confirmation, ctx.settings.confirm_above)
     req = plan.request
-    if req.kind not in ("oldest", "selected"):
+    if req.kind not in ("oldest", *ID_KINDS):
         raise errors.InvalidArgument(f"not a prune: {req.kind}")
-    ids = list(req.ids) if req.kind == "selected" and req.ids else None
+    ids = list(req.ids) if req.kind in ID_KINDS and req.ids else None
     sw = sweep_of(ctx, req.entity, req.before, len(ids) if ids is not None else plan.rows, ids)
-    result = ctx.call(lambda db: prune(
-        db, sw, operator=operator, reason=confirmation.reason.strip(),
-        settings=ctx.settings.core.prune), f"pruning {req.entity}")
+    reason = confirmation.reason.strip()
+    if req.kind == "retry":
+        result, _ = ctx.call(lambda db: retry_parked(
+            db, sw, operator=operator, reason=reason, settings=ctx.settings.core.prune),
+            f"retrying parked {req.entity}")
+    else:
+        result = ctx.call(lambda db: prune(db, sw, operator=operator, reason=reason,
+                                           settings=ctx.settings.core.prune),
+                          f"pruning {req.entity}")
     return Outcome("prune", result, csv=export.result_csv(result))
+
+
+def execute_restore(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation,
+                    ) -> RestoreResult:
+    """The confirmed restore of an archived run, in one transaction (core.restore)."""
+    operator = ensure_can_prune(ctx)
+    check_confirmation(plan, confirmation, ctx.settings.confirm_above)
+    run_id = plan.request.run_id
+    if plan.request.kind != "restore" or run_id is None:
+        raise errors.InvalidArgument(f"not a restore: {plan.request.kind}")
+    return ctx.call(lambda db: restore(db, run_id, operator=operator,
+                                       reason=confirmation.reason.strip()),
+                    f"restoring run #{run_id}")
 
 
 # ------------------------------------------------------------------------------ drain
@@ -167,11 +219,13 @@ class DrainJob:
         self.progress: DrainProgress | None = None  # replaced whole by the loop thread
         self._csv: str | None = None
         self.caches_cleared = False  # set by the page once it dropped stale previews
+        self.drain_id = str(uuid.uuid4())  # its row in the journal: any tab can see and stop it
         sw = sweep_of(ctx, req.entity, req.before, req.limit)
         self.future = ctx.runtime.submit(drain(
             ctx.runtime.engine, sw, max_batches=req.max_batches,
             pause_seconds=req.pause_seconds, progress=self._on_progress, cancel=self.cancel,
-            operator=operator, reason=reason, settings=ctx.settings.core.prune))
+            operator=operator, reason=reason, settings=ctx.settings.core.prune,
+            drain_id=self.drain_id))
 
     def _on_progress(self, progress: DrainProgress) -> None:
         self.progress = progress
@@ -205,6 +259,13 @@ def start_drain(ctx: ConsoleContext, plan: Plan, confirmation: Confirmation) -> 
     if plan.request.kind != "drain":
         raise errors.InvalidArgument(f"not a drain: {plan.request.kind}")
     return DrainJob(ctx, plan, operator, confirmation.reason.strip())
+
+
+def stop_drain(ctx: ConsoleContext, drain_id: str) -> journal.drains.Drain:
+    """Ask a running drain to stop after its current batch. Its flag is in the journal, so this
+    works for a drain started in any tab, session or process."""
+    ensure_can_prune(ctx)
+    return ctx.call(lambda db: journal.drains.request_stop(db, drain_id), "stopping the drain")
 
 
 def drain_csv(ctx: ConsoleContext, result: DrainResult) -> str:

@@ -7,7 +7,7 @@ runtime in console/runtime.py.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -16,7 +16,7 @@ from console.access import SIGNED_IN, Access, resolve_access, sign_out
 from console.settings import ConsoleSettings, current_settings
 from console.state import Keys
 from console.widgets import keep_shared_widget_state
-from core import errors, registry
+from core import errors, journal, registry
 from core.db import redact
 
 st.set_page_config(page_title="Pruner console", page_icon=":material/content_cut:",
@@ -49,6 +49,22 @@ def sidebar(settings: ConsoleSettings, access: Access) -> None:
                       icon=":material/logout:")
 
 
+def running_drains(ctx: context.ConsoleContext, drain_page: Any) -> None:
+    """On every page: drains running now (started anywhere), with the way to stop them."""
+    try:
+        running = ctx.call(lambda db: journal.drains.listing(db, running=True),
+                           "reading the running drains")
+    except errors.PrunerError:
+        return  # the page itself will say what is wrong with the database
+    if running:
+        with st.sidebar:
+            st.warning(f"{len(running):,} drain{'s' if len(running) > 1 else ''} running: "
+                       + ", ".join(f"{d.entity} (by {d.operator})" for d in running),
+                       icon=":material/water_drop:")
+            st.page_link(drain_page, label="See or stop on the Drain page",
+                         icon=":material/stop_circle:")
+
+
 def main() -> None:
     context.configure_logging()
     try:
@@ -65,16 +81,19 @@ def main() -> None:
     except Exception as exc:  # a bad URL: the message, never the URL
         context.show_error(exc, settings)
         st.stop()
-    st.session_state[Keys.CONTEXT] = context.ConsoleContext(settings, access, runtime)
+    ctx = context.ConsoleContext(settings, access, runtime)
+    st.session_state[Keys.CONTEXT] = ctx
     keep_shared_widget_state(settings.core.prune.max_limit)
     sidebar(settings, access)
+    drain_page = st.Page("views/drain.py", title="Drain", icon=":material/water_drop:")
     page = st.navigation([
         st.Page("views/candidates.py", title="Candidates", icon=":material/delete_sweep:",
                 default=True),
-        st.Page("views/drain.py", title="Drain", icon=":material/water_drop:"),
+        drain_page,
         st.Page("views/history.py", title="History", icon=":material/history:"),
         st.Page("views/database.py", title="Database", icon=":material/database:"),
     ])
+    running_drains(ctx, drain_page)
     if st.session_state.get(Keys.PAGE) != page.url_path:
         # A dialog belongs to the page it was opened on; leaving the page cancels it.
         st.session_state[Keys.PAGE] = page.url_path

@@ -1,9 +1,11 @@
 """`pruner console` / `python -m console`: the operator console in one command.
 
 With a database configured (PRUNER_DATABASE_URL or `[database] url` in a Streamlit secrets file)
-it just runs Streamlit on it. Without one it starts the embedded demo PostgreSQL cluster in
-.pruner/demo-pg, creates and seeds `pruner_demo` once (a second run reuses the data), runs the
-console on it in demo mode, and stops the cluster when the console exits. Either way it first
+it just runs Streamlit on it. Without one it leases the embedded demo PostgreSQL cluster in
+.pruner/demo-pg (starting it unless it runs already), creates and seeds `pruner_demo` once (a
+second run reuses the data), runs the console on it in demo mode, and gives the lease back when
+the console exits: the cluster stops only when no other console or notebook uses it, and only if
+one of them started it. Either way it first
 checks the console's settings and refuses to start on a bad one (a placeholder password, a flag
 that does not parse, two ways to sign in).
 
@@ -252,11 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = check_settings(env, PROJECT_ROOT)
         if not database_configured(env, PROJECT_ROOT):
             from core.db import redact
-            from core.demo.seed import start_demo_cluster, write_demo_url
+            from core.demo.seed import lease_demo_cluster, write_demo_url
 
-            print("pruner console: no database configured; starting the demo database "
+            print("pruner console: no database configured; using the demo database "
                   "(.pruner/demo-pg)…", flush=True)
-            cluster = start_demo_cluster(PROJECT_ROOT)
+            cluster, started = lease_demo_cluster(PROJECT_ROOT)
+            print("pruner console: " + ("started the demo database" if started else
+                  "the demo database was running already: using it, leaving it running"),
+                  flush=True)
             url = cluster.create_database(DEMO_DATABASE)
             if asyncio.run(seed_once(url, args.demo_sessions)):
                 print(f"pruner console: seeded {args.demo_sessions:,} demo sessions", flush=True)
@@ -277,8 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 1
     finally:
         if cluster is not None:
-            cluster.stop()
-            print("pruner console: demo database stopped", flush=True)
+            # Stops the server only if no other console or notebook still uses it and a
+            # console (or notebook) started it: never another's database.
+            if cluster.release():
+                print("pruner console: demo database stopped", flush=True)
+            else:
+                print("pruner console: demo database left running (in use elsewhere, or "
+                      "started before this console)", flush=True)
 
 
 if __name__ == "__main__":

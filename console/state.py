@@ -24,6 +24,7 @@ class Keys:
     CANDIDATES_TABLE = "candidates.table"  # widgets.selectable_table name
     OUTCOME = "candidates.outcome"  # the last rehearsal / prune, shown until dismissed
     REHEARSE = "candidates.rehearse"  # set by the Rehearse button, run once by the page
+    CHART_SINCE = "candidates.chart_since"  # entity -> where its chart's x axis starts
 
     PENDING = "confirm.pending"  # a PruneRequest awaiting the dialog
     PLAN = "confirm.plan"  # the Plan computed for it when the dialog opened
@@ -37,9 +38,14 @@ class Keys:
     DRAIN_BATCH = "drain.batch_size"
     DRAIN_MAX_BATCHES = "drain.max_batches"
     DRAIN_PAUSE = "drain.pause"
+    PARKED_TABLE = "drain.parked"  # widgets.selectable_table name
+    RETRY_OUTCOME = "drain.retry_outcome"  # the last retry of parked rows
 
     HISTORY_ENTITY = "history.entity"
     HISTORY_STATUS = "history.status"
     HISTORY_KIND = "history.kind"
     HISTORY_OPERATOR = "history.operator"
     HISTORY_TABLE = "history.table"
+    HISTORY_GROUP = "history.group"  # one line per drain
+    HISTORY_BATCHES = "history.batches"  # a drain's batches (selectable table)
+    RESTORED = "history.restored"  # the last restore, shown until dismissed

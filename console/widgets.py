@@ -45,8 +45,9 @@ def keep_shared_widget_state(max_limit: int) -> None:
 
 @dataclass(frozen=True)
 class Cutoff:
-    before: datetime  # UTC
+    before: datetime | None  # UTC; None when the input is invalid (its error is on the page)
     description: str
+    error: str | None = None
 
 
 def anchor() -> datetime:
@@ -102,9 +103,36 @@ def entity_picker() -> str:
     )
 
 
+MAX_DAYS = 36_500
+
+
+def field_error(slot: Any, message: str | None) -> None:
+    """An invalid input's message, drawn right under its field."""
+    if message:
+        slot.error(message, icon=":material/error:")
+
+
+def checked_number(slot: Any, label: str, key: str, low: float, high: float, *,
+                   whole: bool = True, **kwargs: Any) -> float | None:
+    """A number input whose value is checked here rather than clamped by the widget: a value
+    out of range stays visible with its error under the field and the caller gets None, never
+    a previous value."""
+    value = slot.number_input(label, key=key, **kwargs)
+    if value is None:
+        field_error(slot, f"{label}: enter a number.")
+        return None
+    if not low <= value <= high:
+        span = f"{low:,} to {high:,}" if whole else f"{low:g} to {high:g}"
+        field_error(slot, f"{label}: must be from {span}.")
+        return None
+    return int(value) if whole else float(value)
+
+
 def cutoff_picker(mode_slot: Any = None, value_slot: Any = None) -> Cutoff:
     """The cutoff as "older than N days" (from the anchor) or "before a date" (UTC midnight).
-    `mode_slot` / `value_slot` are containers (e.g. columns) to draw the two inputs in."""
+    `mode_slot` / `value_slot` are containers (e.g. columns) to draw the two inputs in. An
+    invalid value (a negative age, a date in the future) is shown with its error under the
+    field and gives a Cutoff without `before`."""
     mode_slot = mode_slot or st.container()
     value_slot = value_slot or st.container()
     mode = mode_slot.segmented_control("Cutoff", [MODE_DAYS, MODE_DATE], key=Keys.CUTOFF_MODE,
@@ -112,20 +140,30 @@ def cutoff_picker(mode_slot: Any = None, value_slot: Any = None) -> Cutoff:
     now = anchor()
     if mode == MODE_DATE:
         day = value_slot.date_input("Before (UTC midnight)", key=Keys.CUTOFF_DATE,
-                                    max_value=now.date())
-        day = day if isinstance(day, date) else now.date()
-        before = datetime.combine(day, time(0), tzinfo=UTC)
-        return Cutoff(before, f"before {fmt_ts(before)}")
-    days = value_slot.number_input("Older than (days)", min_value=0, max_value=36_500, step=1,
-                                   key=Keys.CUTOFF_DAYS)
+                                    min_value=date(1900, 1, 1), max_value=date(9999, 12, 31))
+        if not isinstance(day, date):
+            error = "Pick a date."
+        elif datetime.combine(day, time(0), tzinfo=UTC) > now:
+            error = f"{day.isoformat()} is in the future: nothing that old exists yet."
+        else:
+            before = datetime.combine(day, time(0), tzinfo=UTC)
+            return Cutoff(before, f"before {fmt_ts(before)}")
+        field_error(value_slot, error)
+        return Cutoff(None, error, error)
+    days = checked_number(value_slot, "Older than (days)", Keys.CUTOFF_DAYS, 0, MAX_DAYS,
+                          step=1)
+    if days is None:
+        return Cutoff(None, "invalid age", "invalid age")
     before = now - timedelta(days=int(days))
     return Cutoff(before, f"older than {int(days):,} days: before {fmt_ts(before)}")
 
 
-def limit_picker(label: str = "Limit (rows per prune)") -> int:
+def limit_picker(label: str = "Limit (rows per prune)", slot: Any = None) -> int | None:
+    """The limit, or None (its error shown under the field) when it is not 1..max."""
     top = max_limit()
-    return int(st.number_input(label, min_value=1, max_value=top, step=100, key=Keys.LIMIT,
-                               help=f"At most {top:,} (PRUNER_MAX_LIMIT)."))
+    value = checked_number(slot or st, label, Keys.LIMIT, 1, top, step=100,
+                           help=f"At most {top:,} (PRUNER_MAX_LIMIT).")
+    return None if value is None else int(value)
 
 
 def selectable_table(frame: Any, ids: Sequence[Any], name: str, *,
@@ -155,6 +193,13 @@ def drop_selection(name: str) -> None:
     gen_key = f"{name}.generation"
     st.session_state[gen_key] = st.session_state.get(gen_key, 0) + 1
     st.session_state.pop(f"{name}.ids", None)
+
+
+def metric_row(n: int) -> list[Any]:
+    """`n` slots for st.metric, side by side, that wrap onto a new line when the page is narrow
+    instead of cutting values short (four columns cut "365 days" to "365 d…" at 1024 px)."""
+    row = st.container(horizontal=True, gap="medium")
+    return [row] * n
 
 
 def counts_table(counts: dict[str, int], key: str) -> None:

@@ -12,12 +12,12 @@ import importlib
 import weakref
 from collections.abc import Iterable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core import entities, errors
 from core.db import Database, transaction
 from core.repository.pruner import Pruner
+from core.repository.pruner.catalog import existing
 from core.settings import MODULES_ENV
 
 _pruners: dict[str, list[Pruner]] = {}
@@ -84,14 +84,6 @@ def all_pruners() -> list[Pruner]:
     return [_pruners[n][0] for n in names()]
 
 
-_HAS = sa.text("""
-SELECT r.item, CASE WHEN strpos(r.item, '.') = 0 THEN to_regclass(quote_ident(r.item)) IS NOT NULL
-       ELSE EXISTS (SELECT 1 FROM pg_attribute a
-                    WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1)))
-                      AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0
-                      AND NOT a.attisdropped) END AS found
-FROM unnest(CAST(:items AS text[])) AS r(item)
-""")
 
 
 async def resolve(db: Database, name: object) -> Pruner:
@@ -109,7 +101,7 @@ async def resolve(db: Database, name: object) -> Pruner:
         return cache[name]
     wanted = sorted({r for p in options for r in p.requires})
     async with transaction(db, f"reading which schema {name} runs on") as conn:
-        found = {r.item: r.found for r in await conn.execute(_HAS, {"items": wanted})}
+        found = await existing(conn, wanted)
     misses = []
     for p in options:
         missing = [r for r in p.requires if not found.get(r)]

@@ -9,18 +9,20 @@ import pandas as pd
 import streamlit as st
 
 from console import actions, confirm, context, previews
-from console.actions import Outcome, PruneRequest
+from console.actions import PruneRequest
 from console.charts import age_histogram
 from console.context import ConsoleContext
+from console.outcomes import show_outcome
 from console.state import Keys
 from console.widgets import (
-    counts_table,
+    Cutoff,
     cutoff_picker,
     drop_selection,
     entity_picker,
     fmt_age,
     fmt_ts,
     limit_picker,
+    metric_row,
     refresh,
     selectable_table,
 )
@@ -67,40 +69,8 @@ def forget_candidates() -> None:
     drop_selection(Keys.CANDIDATES_TABLE)
 
 
-def show_outcome(outcome: Outcome) -> None:
-    result = outcome.result
-    with st.container(border=True):
-        if outcome.kind == "rehearsal":
-            st.info(f"Rehearsal (rolled back, nothing deleted, run #{result.run_id}): a prune of "
-                    f"the {result.limit:,} oldest {result.entity} would delete "
-                    f"{result.count:,} rows of {result.entity} now.",
-                    icon=":material/science:")
-        else:
-            st.success(f"Pruned {result.count:,} {result.entity} (run #{result.run_id}), "
-                       f"cutoff {fmt_ts(result.cutoff)}.", icon=":material/check_circle:")
-        cols = st.columns(3)
-        cols[0].metric("Rows of " + result.entity, f"{result.count:,}")
-        cols[1].metric("All tables", f"{sum(result.deleted.values()):,}")
-        cols[2].metric("Run id", f"#{result.run_id}")
-        left, right = st.columns([1, 2])
-        with left:
-            counts_table(result.deleted, key="outcome.tables")
-        if outcome.kind == "prune":
-            right.dataframe(pd.DataFrame({"id": [str(i) for i in result.ids]}),
-                            hide_index=True, height=220, key="outcome.ids")
-            if result.skipped:
-                st.warning(f"{len(result.skipped):,} selected ids no longer qualified and were "
-                           "skipped.")
-            st.download_button(
-                "Download CSV", data=outcome.csv or "", mime="text/csv", on_click="ignore",
-                file_name=f"pruned-{result.entity}-run{result.run_id}.csv",
-                icon=":material/download:", type="primary", key="outcome.download")
-        st.button("Dismiss", on_click=lambda: st.session_state.pop(Keys.OUTCOME, None),
-                  type="tertiary", key="outcome.dismiss")
-
-
 def show_metrics(pv: Preview, pruner: Pruner) -> None:
-    cols = st.columns(4)
+    cols = metric_row(4)
     cols[0].metric("Candidates", f"{pv.candidates:,}",
                    help=f"Terminal {pruner.name} older than the cutoff that nothing blocks.")
     blocked_help = "\n".join(f"- {reason}: {n:,}" for reason, n in pv.blocked_by.items())
@@ -151,22 +121,86 @@ def candidates_table(pv: Preview, pruner: Pruner) -> list[Any]:
         column_config={"age (days)": st.column_config.NumberColumn(format="%.1f")})
 
 
+def blocked_frame(pv: Preview, pruner: Pruner) -> pd.DataFrame:
+    """Blocked rows (the oldest of them): key, timestamp, age and every reason that holds it."""
+    keys, ts = [c.name for c in pruner.key], pruner.timestamp
+    return pd.DataFrame([{
+        **{k: str(row[k]) for k in keys}, ts: row[ts], "age (days)": age_days(pv.as_of, row[ts]),
+        "blocked because": "; ".join(row.get("reasons") or [])}
+        for row in pv.blocked_sample], columns=[*keys, ts, "age (days)", "blocked because"])
+
+
+def blocked_table(pv: Preview, pruner: Pruner) -> None:
+    if not pv.blocked:
+        st.caption("No row older than the cutoff is blocked.")
+        return
+    st.markdown(f"**The oldest {len(pv.blocked_sample):,} of {pv.blocked:,} blocked rows**, "
+                "with what holds each back. They stay until the reason goes away.")
+    st.dataframe(blocked_frame(pv, pruner), hide_index=True, key="candidates.blocked",
+                 column_config={"age (days)": st.column_config.NumberColumn(format="%.1f")})
+    st.caption(" · ".join(f"{reason}: **{n:,}**" for reason, n in pv.blocked_by.items() if n))
+
+
+def chart_since(entity: str, pv: Preview) -> Any:
+    """The x axis starts where this session's first picture of the entity started, so a picture
+    after a prune compares with the one before it."""
+    seen: dict[str, Any] = st.session_state.setdefault(Keys.CHART_SINCE, {})
+    start = min((b.start for b in pv.histogram), default=None)
+    if start is not None and (entity not in seen or start < seen[entity]):
+        seen[entity] = start
+    return seen.get(entity)
+
+
+def inputs() -> tuple[str, Cutoff, int | None]:
+    """Entity, cutoff and limit, each checked: an invalid one is None with its error shown."""
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([1.2, 1.3, 1.2])
+        with c1:
+            entity = entity_picker()
+        cutoff = cutoff_picker(c2, c3)
+        c4, c5, c6 = st.columns([1.2, 1.3, 1.2], vertical_alignment="bottom")
+        limit = limit_picker(slot=c4)
+        c5.button("Refresh", on_click=refresh, icon=":material/refresh:", width="stretch",
+                  help="Count again, with the cutoff measured from now.")
+        if cutoff.before is not None:
+            c6.caption(f"Cutoff: {cutoff.description}.")
+    return entity, cutoff, limit
+
+
+def action_buttons(ctx: ConsoleContext, entity: str, before: datetime | None,
+                   limit: int | None, pv: Preview | None, selected: list[Any]) -> None:
+    """Rehearse / prune oldest / prune selected; all disabled while an input is invalid."""
+    can = ctx.access.can_prune
+    why = None if can else ctx.access.notice
+    oldest = chosen = None
+    if before is not None and limit is not None and pv is not None:
+        oldest = (PruneRequest("oldest", entity, before, limit),)
+        chosen = (PruneRequest("selected", entity, before, len(selected) or 1,
+                               ids=tuple(selected)),)
+    else:
+        why = why or "Correct the inputs above first."
+    n = pv.would_delete if pv is not None else 0
+    cols = st.columns(3)
+    cols[0].button("Rehearse", disabled=not can or not oldest or not n, help=why or (
+        "Run the exact prune and roll it back: exact per-table counts, nothing changes."),
+        on_click=lambda: st.session_state.__setitem__(Keys.REHEARSE, True),
+        icon=":material/science:", width="stretch")
+    cols[1].button(
+        f"Prune {n:,} oldest" if oldest else "Prune oldest", type="primary", width="stretch",
+        disabled=not can or not oldest or not n, help=why, icon=":material/delete_sweep:",
+        on_click=confirm.request, args=oldest)
+    cols[2].button(
+        f"Prune {len(selected):,} selected", width="stretch", icon=":material/delete:",
+        disabled=not can or not chosen or not selected,
+        help=why or "Select rows in the table first.", on_click=confirm.request, args=chosen)
+
+
 def main() -> None:
     ctx = context.current()
     st.title("Prune candidates")
     if ctx.access.notice:
         st.warning(ctx.access.notice, icon=":material/lock:")
-
-    with st.container(border=True):
-        c1, c2, c3, c4, c5 = st.columns([2, 1.6, 1.8, 1.8, 1.1], vertical_alignment="bottom")
-        with c1:
-            entity = entity_picker()
-        cutoff = cutoff_picker(c2, c3)
-        with c4:
-            limit = limit_picker()
-        c5.button("Refresh", on_click=refresh, icon=":material/refresh:",
-                  help="Count again, with the cutoff measured from now.")
-        st.caption(f"Cutoff: {cutoff.description}.")
+    entity, cutoff, limit = inputs()
     pruner = ctx.fetch(lambda db: registry.resolve(db, entity), f"choosing the {entity} model")
     if pruner is None:
         return
@@ -174,41 +208,37 @@ def main() -> None:
     run_pending_action(ctx)
     if st.session_state.get(Keys.REHEARSE):
         st.session_state.pop(Keys.REHEARSE)
-        run_rehearsal(ctx, entity, cutoff.before, limit)
+        if cutoff.before is not None and limit is not None:
+            run_rehearsal(ctx, entity, cutoff.before, limit)
     if outcome := st.session_state.get(Keys.OUTCOME):
-        show_outcome(outcome)
+        show_outcome(outcome, Keys.OUTCOME)
 
+    if cutoff.before is None or limit is None:
+        st.info("Nothing is counted while an input above is invalid: correct it to see the "
+                "candidates.", icon=":material/edit:")
+        action_buttons(ctx, entity, None, None, None, [])
+        confirm.cancel()
+        return
+    before = cutoff.before
     pv = ctx.attempt(lambda: previews.cached_preview(
-        ctx.database_url, entity, cutoff.before, limit, ctx.settings.sample_size,
+        ctx.database_url, entity, before, limit, ctx.settings.sample_size,
         ctx.settings.core.prune))
     if pv is None:
         return
     show_metrics(pv, pruner)
-    if pv.candidates:
-        st.altair_chart(age_histogram(pv), width="stretch")
-    else:
+    if pv.terminal_rows:
+        st.altair_chart(age_histogram(pv, chart_since(entity, pv)), width="stretch",
+                        key="candidates.chart")
+    if not pv.candidates:
         st.info(f"Nothing to prune: no {entity} row qualifies ({cutoff.description}).")
-    selected = candidates_table(pv, pruner) if pv.sample else []
+    rows_tab, blocked_tab = st.tabs([f"Oldest candidates ({len(pv.sample):,})",
+                                     f"Blocked ({pv.blocked:,})"])
+    with rows_tab:
+        selected = candidates_table(pv, pruner) if pv.sample else []
+    with blocked_tab:
+        blocked_table(pv, pruner)
     st.caption(f"As of {fmt_ts(pv.as_of)}.")
-
-    can = ctx.access.can_prune
-    why = None if can else ctx.access.notice
-    cols = st.columns(3)
-    cols[0].button("Rehearse", disabled=not can or not pv.candidates, help=why or (
-        "Run the exact prune and roll it back: exact per-table counts, nothing changes."),
-        on_click=lambda: st.session_state.__setitem__(Keys.REHEARSE, True),
-        icon=":material/science:", width="stretch")
-    cols[1].button(
-        f"Prune {pv.would_delete:,} oldest", type="primary", width="stretch",
-        disabled=not can or not pv.would_delete, help=why, icon=":material/delete_sweep:",
-        on_click=confirm.request,
-        args=(PruneRequest("oldest", entity, cutoff.before, limit),))
-    cols[2].button(
-        f"Prune {len(selected):,} selected", width="stretch", icon=":material/delete:",
-        disabled=not can or not selected, help=why or "Select rows in the table first.",
-        on_click=confirm.request,
-        args=(PruneRequest("selected", entity, cutoff.before, len(selected) or 1,
-                           ids=tuple(selected)),))
+    action_buttons(ctx, entity, before, limit, pv, selected)
     confirm.show_if_pending(ctx, PRUNE_KINDS)
 
 

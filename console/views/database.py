@@ -69,13 +69,16 @@ def overview(ctx: ConsoleContext) -> None:
 
 def plan(ctx: ConsoleContext) -> None:
     st.subheader("Plan of the candidate query")
-    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1, c2, c3 = st.columns(3)
     with c1:
         entity = entity_picker()
     cutoff = cutoff_picker(c2, c3)
-    with c4:
-        limit = limit_picker()
-    req = ctx.attempt(lambda: actions.sweep_of(ctx, entity, cutoff.before, limit))
+    limit = limit_picker(slot=st.columns(3)[0])
+    before = cutoff.before
+    if before is None or limit is None:
+        st.info("Correct the inputs above to see the plan.", icon=":material/edit:")
+        return
+    req = ctx.attempt(lambda: actions.sweep_of(ctx, entity, before, limit))
     found = None if req is None else ctx.fetch(lambda db: health.candidate_plan(db, req),
                                                f"explaining the {entity} candidate query")
     if found is None:

@@ -26,6 +26,7 @@ from core.backendai.facts import MODELLED, R26_8, R26_9
 from core.backendai.schema import SCHEMAS, Schema
 from core.db import Database, transaction
 from core.repository.pruner import Pruner
+from core.repository.pruner.catalog import existing
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,6 @@ def per_release(declare: Callable[[Schema], Pruner | None]) -> tuple[Pruner, ...
     return tuple(out)
 
 
-# Whether each "table" or "table.column" exists (search_path; fixed text, bound values).
-_HAS = sa.text("""
-SELECT r.item, CASE WHEN strpos(r.item, '.') = 0 THEN to_regclass(quote_ident(r.item)) IS NOT NULL
-       ELSE EXISTS (SELECT 1 FROM pg_attribute a
-                    WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1)))
-                      AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0
-                      AND NOT a.attisdropped) END AS found
-FROM unnest(CAST(:items AS text[])) AS r(item)
-""")
 
 
 async def model_of(db: Database) -> str | None:
@@ -112,7 +104,7 @@ async def model_of(db: Database) -> str | None:
     table, whether a declaration fits."""
     items = sorted({m for model in MODELS.values() for m in model.marker})
     async with transaction(db, "reading which Backend.AI model this database holds") as conn:
-        found = {r.item: r.found for r in await conn.execute(_HAS, {"items": items})}
+        found = await existing(conn, items)
     for name in (*RELEASES, MODELLED):
         if all(found.get(m) for m in MODELS[name].marker):
             return name

@@ -3,16 +3,25 @@
 Tests, the demo console and the benchmarks all run against a real server that this module starts.
 `initdb` refuses to run as root, so as root the cluster belongs to the `postgres` OS user and every
 server binary runs through `runuser`; as any other user it runs as that user.
+
+Several programs may use one cluster at a time (two consoles, a console and the notebook): each
+takes a *lease* (`acquire`) and gives it back when it is done (`release`). The server is stopped
+only when the last lease goes, and only if a lease-holder started it: a server that was running
+before anyone leased it belongs to whoever started it and is left running. So stopping one
+console never stops a database another console or notebook is using.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -178,6 +187,71 @@ class LocalCluster:
         shutil.rmtree(self.datadir, ignore_errors=True)
         shutil.rmtree(self._meta, ignore_errors=True)
 
+    # ------------------------------------------------------------------ leases
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The cluster's lease lock: one acquire or release at a time, across processes."""
+        self._meta.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._meta, 0o700)
+        with open(self._meta / "lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _live_leases(self) -> list[Path]:
+        """The lease files whose process still runs (the others are removed)."""
+        live = []
+        for lease in sorted((self._meta / "leases").glob("*")):
+            if _holder_alive(lease):
+                live.append(lease)
+            else:
+                lease.unlink(missing_ok=True)
+        return live
+
+    def _postmaster(self) -> str:
+        """The running server's process id (first line of postmaster.pid), or ""."""
+        try:
+            return (self.datadir / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+        except OSError:
+            return ""
+
+    def _ours(self) -> bool:
+        """Whether a lease-holder started the server that runs now (the marker names its
+        process; a server started any other way, or since, does not match)."""
+        try:
+            marker = (self._meta / "started-by-lease").read_text().strip()
+        except OSError:
+            return False
+        return bool(marker) and marker == self._postmaster()
+
+    def acquire(self, pid: int | None = None) -> bool:
+        """Lease the cluster for process `pid` (default: this one), starting the server if it
+        is not running. Returns whether this call started it."""
+        pid = os.getpid() if pid is None else pid
+        with self._locked():
+            leases = self._meta / "leases"
+            leases.mkdir(exist_ok=True)
+            started = not (self.initialized and self.is_running())
+            if started:
+                self.start()
+                (self._meta / "started-by-lease").write_text(self._postmaster() + "\n")
+            (leases / str(pid)).write_text(_process_start(pid) + "\n")
+            return started
+
+    def release(self, pid: int | None = None) -> bool:
+        """Give back `pid`'s lease. Stops the server when no live lease is left and a
+        lease-holder started it; returns whether it stopped it."""
+        pid = os.getpid() if pid is None else pid
+        with self._locked():
+            (self._meta / "leases" / str(pid)).unlink(missing_ok=True)
+            if self._live_leases() or not self._ours():
+                return False
+            self.stop()
+            (self._meta / "started-by-lease").unlink(missing_ok=True)
+            return True
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run one SQL command with psql (for set-up only, never with user text)."""
         env = {**os.environ, "PGPASSWORD": self.password}
@@ -199,6 +273,31 @@ class LocalCluster:
         if not exists:
             self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def _process_start(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot), so a lease of a process that is gone
+    is not mistaken for one of a new process that got the same pid; "" where /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _holder_alive(lease: Path) -> bool:
+    try:
+        pid = int(lease.name)
+        recorded = lease.read_text().strip()
+    except (ValueError, OSError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return not recorded or _process_start(pid) in ("", recorded)
 
 
 def server_user_can_use(path: Path) -> bool:

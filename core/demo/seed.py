@@ -206,12 +206,24 @@ def write_demo_url(project_dir: Path, url: str) -> Path:
     return path
 
 
-def start_demo_cluster(project_dir: Path) -> LocalCluster:
-    """Start (creating on first use) the embedded demo cluster; its data survives restarts."""
+def _demo_cluster(project_dir: Path) -> LocalCluster:
     datadir = demo_cluster_dir(project_dir)
     datadir.parent.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         os.chmod(datadir.parent, 0o755)  # the server user must reach its data directory
-    cluster = LocalCluster(datadir)
+    return LocalCluster(datadir)
+
+
+def start_demo_cluster(project_dir: Path) -> LocalCluster:
+    """Start (creating on first use) the embedded demo cluster; its data survives restarts."""
+    cluster = _demo_cluster(project_dir)
     cluster.start()
     return cluster
+
+
+def lease_demo_cluster(project_dir: Path) -> tuple[LocalCluster, bool]:
+    """Lease the embedded demo cluster for this process, starting it if it is not running
+    (`LocalCluster.acquire`); returns it and whether this call started it. Give the lease back
+    with `cluster.release()`, which stops the server only when nobody else uses it."""
+    cluster = _demo_cluster(project_dir)
+    return cluster, cluster.acquire()

@@ -1,73 +1,69 @@
 """The Backend.AI pack: one module per entity, each declaring one Pruner per model it supports
 (`VARIANTS`: modelled, 26.8, 26.9; `registry.resolve` lets the live catalog choose) and the
-platform's retention category that covers the same rows (`CATEGORY`, or None).
+platform's retention category that covers the same rows (`CATEGORY`, or None). Tables of one
+shape share a module that lists them (`histories`, `usage_buckets`: `ENTITIES`).
 
-A new entity is one module here plus one line in ENTITIES.
+A new entity is one module here plus one line in ENTITIES (or one line in a shared module).
 """
 
 from types import ModuleType
 
+from core.backendai.kinds import Entity
 from core.entities import (
     audit_logs,
-    deployment_history,
-    domain_usage_buckets,
     endpoint_tokens,
     endpoints,
     entity_shares,
     error_logs,
     event_logs,
-    kernel_scheduling_history,
+    histories,
     kernel_usage_records,
     login_history,
     login_sessions,
-    project_usage_buckets,
-    replica_group_history,
     replica_groups,
     role_invitations,
     roles,
-    route_history,
     routings,
     session_groups,
-    session_scheduling_history,
     sessions,
     sessions_errored,
-    user_usage_buckets,
+    usage_buckets,
     vfolder_invitations,
     vfolders,
 )
 from core.repository.pruner import Pruner
 
-ENTITIES: tuple[ModuleType, ...] = (
-    sessions,
-    sessions_errored,
-    vfolders,
-    audit_logs,
-    event_logs,
-    error_logs,
-    login_history,
-    login_sessions,
-    session_scheduling_history,
-    kernel_scheduling_history,
-    deployment_history,
-    route_history,
-    replica_group_history,
-    kernel_usage_records,
-    user_usage_buckets,
-    project_usage_buckets,
-    domain_usage_buckets,
-    routings,
-    replica_groups,
-    endpoints,
-    endpoint_tokens,
-    session_groups,
-    roles,
-    entity_shares,
-    role_invitations,
-    vfolder_invitations,
+
+def entity(module: ModuleType) -> Entity:
+    """The entity a one-entity module declares (NAME, CATEGORY, VARIANTS)."""
+    return Entity(module.NAME, module.CATEGORY, module.VARIANTS)
+
+
+ENTITIES: tuple[Entity, ...] = (
+    entity(sessions),
+    entity(sessions_errored),
+    entity(vfolders),
+    entity(audit_logs),
+    entity(event_logs),
+    entity(error_logs),
+    entity(login_history),
+    entity(login_sessions),
+    *histories.ENTITIES,
+    entity(kernel_usage_records),
+    *usage_buckets.ENTITIES,
+    entity(routings),
+    entity(replica_groups),
+    entity(endpoints),
+    entity(endpoint_tokens),
+    entity(session_groups),
+    entity(roles),
+    entity(entity_shares),
+    entity(role_invitations),
+    entity(vfolder_invitations),
 )
 
 # Every declaration, each entity's modelled one (if any) first: `registry.get(name)` returns it.
-PRUNERS: tuple[Pruner, ...] = tuple(p for m in ENTITIES for p in m.VARIANTS)
+PRUNERS: tuple[Pruner, ...] = tuple(p for e in ENTITIES for p in e.variants)
 
 # Pruner name -> the platform's retention category (retention_policies.category) covering it.
-RETENTION: dict[str, str] = {m.NAME: m.CATEGORY for m in ENTITIES if m.CATEGORY}
+RETENTION: dict[str, str] = {e.name: e.category for e in ENTITIES if e.category}

@@ -5,23 +5,12 @@ roles scoped to it, memberships, bindings), and its labels."""
 from __future__ import annotations
 
 from core.backendai.facts import SHARE_TERMINAL
+from core.backendai.kinds import table_pruner
 from core.backendai.rbac import rbac
-from core.backendai.schema import Schema
-from core.backendai.variants import per_release, variant
-from core.repository.pruner import Pruner
 
 NAME = "entity_shares"
 CATEGORY = "roles_invitations"
-
-
-def declare(s: Schema) -> Pruner | None:
-    sh = s.entity_shares
-    if sh is None:
-        return None
-    return variant(
-        s.model, name=NAME, table=sh, terminal=sh.c.status.in_(SHARE_TERMINAL),
-        timestamp="updated_at", links=rbac(s, sh),
-        description="Canceled, rejected or revoked shares and their RBAC nodes")
-
-
-VARIANTS: tuple[Pruner, ...] = per_release(declare)
+VARIANTS = table_pruner(NAME, NAME, "updated_at",
+                        "Canceled, rejected or revoked shares and their RBAC nodes",
+                        terminal=lambda t: t.c.status.in_(SHARE_TERMINAL),
+                        links=lambda s, t: rbac(s, t))

@@ -4,20 +4,9 @@ platform's `roles_invitations` category. One without `updated_at` never qualifie
 from __future__ import annotations
 
 from core.backendai.facts import INVITATION_DECLINED
-from core.backendai.schema import Schema
-from core.backendai.variants import per_release, variant
-from core.repository.pruner import Pruner
+from core.backendai.kinds import table_pruner
 
 NAME = "role_invitations"
 CATEGORY = "roles_invitations"
-
-
-def declare(s: Schema) -> Pruner | None:
-    t = s.role_invitations
-    if t is None:
-        return None
-    return variant(s.model, name=NAME, table=t, terminal=t.c.state.in_(INVITATION_DECLINED),
-                   timestamp="updated_at", description="Rejected or canceled role invitations")
-
-
-VARIANTS: tuple[Pruner, ...] = per_release(declare)
+VARIANTS = table_pruner(NAME, NAME, "updated_at", "Rejected or canceled role invitations",
+                        terminal=lambda t: t.c.state.in_(INVITATION_DECLINED))

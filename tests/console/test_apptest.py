@@ -584,7 +584,7 @@ async def test_history_lists_and_exports_runs(db: AsyncEngine, console_env: Any)
     at = console(page="views/history.py")
     no_exceptions(at)
     table = [d for d in at.dataframe if (d.key or "").startswith(Keys.HISTORY_TABLE + ".")][0]
-    assert list(table.value["run"]) == [archived.run_id]
+    assert list(table.value["run"]) == [f"#{archived.run_id}"]
 
     at.session_state[table.key] = {"selection": {"rows": [0]}}
     at.run()

@@ -58,8 +58,8 @@ def demo_dir() -> Iterator[Path]:
     LocalCluster(base / "pg").destroy()
 
 
-def run_console(demo_dir: Path) -> str:
-    """Run the launcher until the console answers, then stop it like Ctrl-C / SIGTERM would."""
+def start_console(demo_dir: Path) -> tuple[subprocess.Popen[str], int]:
+    """`python -m console` on the demo cluster under `demo_dir`, once it answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRUNER_")}
     env.update(PRUNER_DEMO_DIR=str(demo_dir / "pg"), HOME=str(demo_dir))
@@ -69,22 +69,40 @@ def run_console(demo_dir: Path) -> str:
         text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while True:
+        while not answers(port):
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert time.monotonic() < deadline, "the console did not come up"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
+            time.sleep(0.3)
+    except BaseException:
+        stop_console(proc)
+        raise
+    return proc, port
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def stop_console(proc: subprocess.Popen[str]) -> str:
+    """Stop it as Ctrl-C / SIGTERM would; what it printed."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 128 + signal.SIGTERM), out
+    return out
+
+
+def run_console(demo_dir: Path) -> str:
+    """Run the launcher until the console answers, then stop it like Ctrl-C / SIGTERM would."""
+    proc, _ = start_console(demo_dir)
+    try:
         cluster = LocalCluster(demo_dir / "pg")
         assert cluster.psql("SELECT count(*) FROM sessions", "pruner_demo") == "300"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode in (0, 128 + signal.SIGTERM), out
+        out = stop_console(proc)
     return out
 
 
@@ -127,3 +145,53 @@ def test_check_settings_reads_the_project_secrets(tmp_path: Path) -> None:
         launcher.check_settings({}, tmp_path)
     (tmp_path / ".streamlit" / "secrets.toml").write_text('[console]\nread_only = true\n')
     launcher.check_settings({}, tmp_path)
+
+
+@pytest.mark.skipif(launcher.secrets_database_url(launcher.PROJECT_ROOT) is not None,
+                    reason="this checkout's .streamlit/secrets.toml configures a database")
+def test_two_consoles_share_the_demo_and_never_stop_each_others(demo_dir: Path) -> None:
+    """Issue 12, case 18: a second console reuses the running demo without owning it; stopping
+    either one leaves the database the other uses running; the last one out stops it."""
+    cluster = LocalCluster(demo_dir / "pg")
+    second: subprocess.Popen[str] | None = None
+    first, first_port = start_console(demo_dir)
+    try:
+        second, second_port = start_console(demo_dir)
+        out = stop_console(second)
+        assert "the demo database was running already" in out
+        assert "demo database left running" in out and "demo database stopped" not in out
+        assert cluster.psql("SELECT count(*) FROM sessions", "pruner_demo") == "300", \
+            "the first console's PostgreSQL still answers"
+        assert answers(first_port) and not answers(second_port)
+
+        # the other way round: the one that started it leaves first
+        second, _ = start_console(demo_dir)
+        out = stop_console(first)
+        assert "demo database left running" in out, "another console still uses it"
+        assert cluster.psql("SELECT 1", "pruner_demo") == "1"
+        out = stop_console(second)
+        assert "demo database stopped" in out, "the last one out stops what a console started"
+        assert not cluster.is_running()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                stop_console(proc)
+
+
+def test_a_demo_started_by_hand_is_left_running(demo_dir: Path) -> None:
+    """A cluster running before any console leased it is not a console's to stop."""
+    cluster = LocalCluster(demo_dir / "pg")
+    cluster.start()
+    assert cluster.acquire(pid=os.getpid()) is False
+    assert cluster.release(pid=os.getpid()) is False
+    assert cluster.is_running()
+
+
+def test_a_lease_of_a_dead_process_does_not_keep_the_demo(demo_dir: Path) -> None:
+    cluster = LocalCluster(demo_dir / "pg")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert cluster.acquire(pid=os.getpid()) is True
+    assert cluster.acquire(pid=gone.pid) is False  # a holder that died without releasing
+    assert cluster.release(pid=os.getpid()) is True, "a dead holder's lease does not count"
+    assert not cluster.is_running()

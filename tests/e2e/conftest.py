@@ -116,19 +116,34 @@ def console_url(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory
         yield url
 
 
+@contextlib.contextmanager
+def _accounts_server(database: Database, base: Path) -> Iterator[tuple[str, Path]]:
+    """The console with operator accounts (ACCOUNT may prune); its URL and server log."""
+    from console import accounts
+
+    users = base / "users.toml"
+    accounts.write_accounts(users, {ACCOUNT: accounts.Account(
+        ACCOUNT, "prune", accounts.hash_password(ACCOUNT_PASSWORD))})
+    env = dict(PRUNER_DATABASE_URL=database.url, PRUNER_CONSOLE_USERS_FILE=str(users))
+    with _streamlit(env, base / "server.log") as url:
+        yield url, base / "server.log"
+
+
 @pytest.fixture(scope="session")
 def accounts_console(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
                      ) -> Iterator[tuple[str, Path]]:
     """The console with operator accounts (ACCOUNT may prune); its URL and server log."""
-    from console import accounts
+    with _accounts_server(e2e_database, tmp_path_factory.mktemp("accounts")) as found:
+        yield found
 
-    base = tmp_path_factory.mktemp("accounts")
-    users = base / "users.toml"
-    accounts.write_accounts(users, {ACCOUNT: accounts.Account(
-        ACCOUNT, "prune", accounts.hash_password(ACCOUNT_PASSWORD))})
-    env = dict(PRUNER_DATABASE_URL=e2e_database.url, PRUNER_CONSOLE_USERS_FILE=str(users))
-    with _streamlit(env, base / "server.log") as url:
-        yield url, base / "server.log"
+
+@pytest.fixture
+def throttled_console(e2e_database: Database, tmp_path_factory: pytest.TempPathFactory,
+                      ) -> Iterator[tuple[str, Path]]:
+    """Another accounts console, a server of its own: its sign-in throttle (kept in the server
+    process) starts empty and no other test's failures count against it."""
+    with _accounts_server(e2e_database, tmp_path_factory.mktemp("throttled")) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

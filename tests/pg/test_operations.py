@@ -85,7 +85,8 @@ async def test_preview_frames_and_chart(db):
     from console.charts import age_histogram
 
     spec = age_histogram(pv).to_dict()
-    assert spec["mark"]["type"] == "bar" and "tooltip" in spec["encoding"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule", "text"]
+    assert "tooltip" in spec["layer"][0]["encoding"]
 
 
 # ------------------------------------------------------------------------------ journal

@@ -13,6 +13,7 @@ cached plan can be checked inside every prune's own transaction (see `planner`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -282,3 +283,19 @@ async def read_catalog(conn: AsyncConnection, table: sa.Table) -> Catalog:
 async def digest(conn: AsyncConnection, oids: list[int]) -> str:
     """A fingerprint of everything about these tables that a plan depends on."""
     return str((await conn.execute(_DIGEST, {"oids": oids})).scalar_one())
+
+
+# Whether each "table" or "table.column" exists (search_path; fixed text, bound values).
+_HAS = sa.text("""
+SELECT r.item, CASE WHEN strpos(r.item, '.') = 0 THEN to_regclass(quote_ident(r.item)) IS NOT NULL
+       ELSE EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1)))
+                      AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0
+                      AND NOT a.attisdropped) END AS found
+FROM unnest(CAST(:items AS text[])) AS r(item)
+""")
+
+
+async def existing(conn: AsyncConnection, items: Sequence[str]) -> dict[str, bool]:
+    """For each "table" or "table.column" (on the search_path): whether the catalog has it."""
+    return {r.item: bool(r.found) for r in await conn.execute(_HAS, {"items": list(items)})}
