@@ -9,7 +9,8 @@
     4 check    every locked parent is gone (else a trigger or a policy kept it: roll back and
                say which); no deleted row broke a delete-time guard (else roll back: it is
                retried and the row is then blocked)
-    5 late     linked rows (RBAC) of the pruned ids committed while the prune ran
+    5 late     linked rows (RBAC) of the pruned ids committed while the prune ran (skipped
+               when no other transaction has committed since the delete's snapshot)
 
 `execute(db, request)` runs a validated `SweepRequest`; `execute_pruner(db, pruner, before=…)`
 builds the request first (the library's loose-argument entry point).
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import delete_statement, late_statement
+from core.repository.pruner.deletes import delete_statement, late_statement, others_committed
 from core.repository.pruner.locks import classify_statement, family_statement
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
@@ -150,7 +151,8 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
                 name = plan.nullify[j].fk.table
                 updated[name] = updated.get(name, 0) + int(row._mapping[col])
             late = late_statement(plan, req, roots)
-            if late is not None and ids:
+            if late is not None and ids and (await conn.execute(
+                    others_committed(row._mapping["snapshot"]))).scalar():
                 stmt2, names = late
                 extra = (await conn.execute(stmt2)).one()
                 for i, col in names.items():

@@ -85,14 +85,16 @@ def lock_statement(plan: Plan, req: SweepRequest, window: Window | None = None,
     cand = (candidates(plan, req, window=window).with_for_update(of=p.table, skip_locked=True)
             .subquery("cand"))
     order = [cand.c.ts, *(cand.c[f"k{i}"] for i in range(len(p.key)))]
-    newest = [o.desc() for o in order]
-    cols: list[ColumnElement[Any]] = [sa.func.count().label("n")]
-    for i in range(len(p.key)):
-        cols.append(sa.cast(sa.func.array_agg(aggregate_order_by(cand.c[f"k{i}"], *order)),
-                            sa.Text).label(f"k{i}"))
-    for name, col in (("last_ts", cand.c.ts),
-                      *((f"last_k{i}", cand.c[f"k{i}"]) for i in range(len(p.key)))):
-        cols.append(sa.func.array_agg(aggregate_order_by(col, *newest))[1].label(name))
+    # One sorted aggregate per key column, written the same way twice: PostgreSQL computes
+    # identical aggregates once, so the last key is the array's last element at no extra sort
+    # (a second, descending aggregate per column would sort every candidate again).
+    keys = [sa.func.array_agg(aggregate_order_by(cand.c[f"k{i}"], *order))
+            for i in range(len(p.key))]
+    n = sa.func.count()
+    cols: list[ColumnElement[Any]] = [n.label("n")]
+    cols += [sa.cast(a, sa.Text).label(f"k{i}") for i, a in enumerate(keys)]
+    cols.append(sa.func.max(cand.c.ts).label("last_ts"))  # the last row's: ts leads the order
+    cols += [a[n].label(f"last_k{i}") for i, a in enumerate(keys)]
     return sa.select(*cols).select_from(cand)
 
 
