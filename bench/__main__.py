@@ -56,6 +56,10 @@ QUICK = Sizes(120_000, 12_000, (10_000, 100_000, 1_000_000), (10_000, 100_000), 
               (30_000, 2_000, 100), 50_000, 2_000)
 
 
+class _Skipped(Exception):
+    """A suite left out by --only."""
+
+
 def _log(msg: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
@@ -64,7 +68,7 @@ def _logs_name(n: int) -> str:
     return f"logs_{n}"
 
 
-async def run(sizes: Sizes, mode: str, command: str) -> Report:
+async def run(sizes: Sizes, mode: str, command: str, only: set[str] | None = None) -> Report:
     started = time.monotonic()
     load_start = os.getloadavg()[0]
     bc = BenchCluster.create()
@@ -120,7 +124,12 @@ async def run(sizes: Sizes, mode: str, command: str) -> Report:
             ("Preview bounded", bounded),
             ("Airflow", lambda: airflow_suite(ctx, sizes.airflow_runs)),
         ]
+        def wanted(name: str) -> bool:
+            return only is None or name.lower() in only
+
         for name, suite in suites:
+            if not wanted(name):
+                continue
             _log(name)
             try:
                 report.rows += await suite()
@@ -130,17 +139,25 @@ async def run(sizes: Sizes, mode: str, command: str) -> Report:
                                        note=f"{type(exc).__name__}: {exc}"[:300]))
         _log("memory")
         try:
+            if not wanted("memory"):
+                raise _Skipped
             report.memory = await memory_suite(
                 ctx, [("sessions", "sessions_small"), ("sessions", "sessions_big"),
                       ("audit_logs", mid_logs), ("audit_logs", big_logs)],
                 [min(10_000, sizes.prune_limits[0]), 100_000]) + bounded_memory
+        except _Skipped:
+            report.memory = ["(not run: --only)"]
         except Exception as exc:
             _log(f"memory failed: {exc!r}")
             report.memory = [f"Memory suite failed: {type(exc).__name__}: {exc}"[:300]]
         # Last: the console keeps a pooled connection to the template (no more copies after).
         _log("Console")
         try:
+            if not wanted("console"):
+                raise _Skipped
             report.rows += await console_suite.run(ctx, "sessions_big")
+        except _Skipped:
+            pass
         except Exception as exc:
             _log(f"console failed: {exc!r}")
             report.rows.append(Row("Console", "suite failed", None, None,
@@ -186,10 +203,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="10x smaller data (~10 minutes instead of ~60)")
     ap.add_argument("--out", type=Path, default=DOC, help="markdown file to update")
+    ap.add_argument("--only", action="append", metavar="SUITE",
+                    help="run only this suite (repeatable; e.g. 'prune throughput', drain, "
+                         "'cli prune', airflow, memory, console); for iterating, not for the "
+                         "published figures")
     args = ap.parse_args()
     mode = "quick" if args.quick else "full"
     command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")
-    report = asyncio.run(run(QUICK if args.quick else FULL, mode, command))
+    only = {o.lower() for o in args.only} if args.only else None
+    report = asyncio.run(run(QUICK if args.quick else FULL, mode, command, only))
     write(report, mode, args.out)
     print(report.markdown())
 
