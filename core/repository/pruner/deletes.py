@@ -194,11 +194,20 @@ def others_committed(snapshot: str) -> sa.TextClause:
     return _OTHERS_COMMITTED.bindparams(snapshot=snapshot)
 
 
+def _late_tops(plan: Plan) -> set[int]:
+    return {s.index for s in plan.steps if s.parent == 0 and s.kind == "link"}
+
+
+def has_late(plan: Plan) -> bool:
+    """Whether the plan has links right under the pruned table (a late pass to consider)."""
+    return bool(_late_tops(plan))
+
+
 def late_statement(plan: Plan, req: SweepRequest, ids: Sequence[str],
                    ) -> tuple[sa.Select[Any], dict[int, str]] | None:
     """Linked rows of the pruned parents (and what cascades from them) committed after the
     delete's snapshot: the links below the pruned table, once more. None when it has none."""
-    tops = {s.index for s in plan.steps if s.parent == 0 and s.kind == "link"}
+    tops = _late_tops(plan)
     if not tops:
         return None
     below = {s.index for s in plan.steps if _under(plan, s, tops)}

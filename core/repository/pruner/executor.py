@@ -28,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import delete_statement, late_statement, others_committed
+from core.repository.pruner.deletes import (
+    delete_statement,
+    has_late,
+    late_statement,
+    others_committed,
+)
 from core.repository.pruner.locks import classify_statement, family_statement
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
@@ -150,9 +155,12 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
             for j, col in layout.nullified.items():
                 name = plan.nullify[j].fk.table
                 updated[name] = updated.get(name, 0) + int(row._mapping[col])
-            late = late_statement(plan, req, roots)
-            if late is not None and ids and (await conn.execute(
-                    others_committed(row._mapping["snapshot"]))).scalar():
+            # built only when it will run: on a big plan, building and compiling it costs
+            # more than the check
+            late = late_statement(plan, req, roots) if ids and has_late(plan) and (
+                await conn.execute(others_committed(row._mapping["snapshot"]))).scalar() \
+                else None
+            if late is not None:
                 stmt2, names = late
                 extra = (await conn.execute(stmt2)).one()
                 for i, col in names.items():
