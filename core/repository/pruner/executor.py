@@ -104,7 +104,10 @@ async def execute(db: Database, req: SweepRequest, *, dry_run: bool = False,
 
 async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
                  archive: ArchiveTarget | None, window: Window | None) -> PruneResult:
-    lock = (await conn.execute(lock_statement(plan, req, window))).one()._mapping
+    if window is None:
+        lock = (await conn.execute(lock_statement(plan, req))).one()._mapping
+    else:
+        lock = await _windowed_lock(conn, plan, req, window)
     k = len(plan.key)
     position = None if not lock["n"] else (
         lock["last_ts"], *(lock[f"last_k{i}"] for i in range(k)))
@@ -173,6 +176,23 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
         entity=req.pruner.name, cutoff=req.before, limit=req.limit, count=len(ids), ids=ids,
         deleted=deleted, updated=updated, busy=busy, cascade_rbac=req.cascade_rbac,
         skipped=skipped, skip_reasons=reasons, position=position)
+
+
+async def _windowed_lock(conn: AsyncConnection, plan: Plan, req: SweepRequest,
+                         window: Window) -> Any:
+    """A drain's lock step, planned without explicit sorts: the candidates then come in order
+    off the boundary's index and the scan stops at the batch's LIMIT. Left to its estimates
+    (a window bounded on both ends, statistics that predate the batches already deleted) the
+    planner often sorted every remaining row of the window instead, on every batch, so the
+    whole drain's lock steps grew with the square of the backlog. (Where no index gives the
+    order, a sort is still used: the setting only makes it costlier.)"""
+    was = (await conn.execute(sa.select(sa.func.current_setting("enable_sort"),
+                                        sa.func.set_config("enable_sort", "off", True)))
+           ).scalar_one()
+    lock = (await conn.execute(lock_statement(plan, req, window))).one()._mapping
+    # (a failed lock step aborts the transaction, and the SET LOCAL goes with it)
+    await conn.execute(sa.select(sa.func.set_config("enable_sort", was, True)))
+    return lock
 
 
 def _ids(plan: Plan, row: Any) -> list[Any]:
