@@ -225,6 +225,7 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
     assert cand is not None
     conds: dict[str, list[ColumnElement[bool]]] = {}
     tables: dict[str, sa.Table] = {}
+    ctes: dict[str, sa.CTE] = {}
 
     def act(step: Step, parent: Rows, cols: list[str]) -> Rows:
         where = matches(plan, step, parent)
@@ -232,11 +233,15 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
         tables[step.name] = step.table
         cte = (sa.select(*(step.table.c[c] for c in cols)).where(where)
                .cte(f"rows_{step.index}").prefix_with("MATERIALIZED"))
+        ctes[step.name] = cte
         return Rows(cte)
 
     rows = walk(plan, req, root, act)
     out = {plan.root.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     for name, cs in conds.items():
+        if len(cs) == 1 and name != plan.root.name:  # one step reaches it: count its rows
+            out[name] = sa.select(sa.func.count()).select_from(ctes[name]).scalar_subquery()
+            continue
         if name == plan.root.name:  # reached again deeper (a node's cascade): the root's rows too
             key = [tables[name].c[c] for c in plan.key]
             cs = [*cs, sa.tuple_(*key).in_(sa.select(*(cand.c[f"k{i}"]
