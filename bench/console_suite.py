@@ -33,10 +33,10 @@ except ImportError:
 def _render(url: str, calls: list[dict[str, Any]]) -> tuple[float, list[str]]:
     real = previews.preview
 
-    async def recorded(db: Any, pruner: Any, **kw: Any) -> Any:
+    async def recorded(db: Any, req: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
-        out = await real(db, pruner, **kw)
-        calls.append({"pruner": pruner, "kw": kw, "seconds": time.perf_counter() - t0,
+        out = await real(db, req, **kw)
+        calls.append({"req": req, "kw": kw, "seconds": time.perf_counter() - t0,
                       "candidates": out.candidates})
         return out
 
@@ -62,7 +62,7 @@ async def run(ctx: Context, template: str) -> list[Row]:
     calls: list[dict[str, Any]] = []
     await asyncio.to_thread(_render, url, calls)  # warm-up: imports, runtime, first connection
     pages, inside, alone = [], [], []
-    engine = await _warm_engine(url)
+    engine = await _warm_engine(url, *(c["req"].pruner for c in calls[-1:]))
     try:
         for _ in range(ctx.repeats):
             calls.clear()
@@ -74,7 +74,7 @@ async def run(ctx: Context, template: str) -> list[Row]:
             inside.append(calls[-1]["seconds"])
             c = calls[-1]
             t0 = time.perf_counter()
-            await preview(engine, c["pruner"], **c["kw"])
+            await preview(engine, c["req"], **c["kw"])
             alone.append(time.perf_counter() - t0)
             ctx.log(f"  console page {seconds:.3f}s, its preview {c['seconds']:.3f}s, "
                     f"preview alone {alone[-1]:.3f}s")
@@ -84,4 +84,4 @@ async def run(ctx: Context, template: str) -> list[Row]:
     return [Row("Console", f"Candidates page via AppTest, {n:,} candidates", best(pages),
                 best(alone), 1.3, floor_label="preview alone",
                 note=f"the page's own preview call took {best(inside):.3f}s of its render; "
-                     f"limit {calls[-1]['kw'].get('limit'):,}")]
+                     f"limit {calls[-1]['req'].limit:,}")]

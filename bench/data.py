@@ -2,7 +2,10 @@
 
 `sessions_template` is the full reference data set of `core.demo` (2 kernels and 4 RBAC rows per
 session, ~10% live, ~1.5% blocked). Secondary indexes are dropped while it loads and rebuilt after:
-the same indexes, built in one sort each instead of millions of random inserts.
+the same indexes, built in one sort each instead of millions of random inserts. The demo ages
+each session independently of where it lands in the table ("age-shuffled": the oldest rows are
+spread over every page); `time_ordered=True` seeds the same data with ages falling in insertion
+order, as a live platform writes them (a session's kernels and RBAC rows follow it).
 `logs_template` is an audit_logs-only database filled with generate_series, in time order (as an
 append-only log is written): the cheap way to get a 10M-row table (seeding 10M full sessions
 would take far longer than the whole run on this box).
@@ -17,7 +20,7 @@ import sqlalchemy as sa
 
 from bench.cluster import BenchCluster
 from core.db import create_engine
-from core.demo.seed import create_schema, seed
+from core.demo.seed import _SEED, create_schema, seed
 from core.reference_schema import metadata
 
 _SECONDARY_INDEXES = sa.text("""
@@ -36,6 +39,20 @@ FROM generate_series(1, :n) AS g
 """
 
 
+_SHUFFLED_AGE = "random() * 365 * 86400 AS age"
+_ORDERED_AGE = "(:n - g) * (365 * 86400.0 / :n) AS age"  # g = 1 is the oldest session
+assert _SHUFFLED_AGE in _SEED[0], "core.demo.seed changed: update the time-ordered variant"
+
+
+async def _seed_time_ordered(engine: sa.ext.asyncio.AsyncEngine, sessions: int) -> None:
+    """`core.demo.seed` with one change: a session's age follows its insertion order."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.select(sa.func.setseed(0.42)))
+        for i, stmt in enumerate(_SEED):
+            sql = stmt.replace(_SHUFFLED_AGE, _ORDERED_AGE) if i == 0 else stmt
+            await conn.execute(sa.text(sql), {"n": sessions})
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
@@ -44,7 +61,8 @@ class Template:
     bytes: int
 
 
-async def sessions_template(bc: BenchCluster, name: str, sessions: int) -> Template:
+async def sessions_template(bc: BenchCluster, name: str, sessions: int, *,
+                            time_ordered: bool = False) -> Template:
     started = time.perf_counter()
     engine = create_engine(bc.new_database(name))
     try:
@@ -53,7 +71,10 @@ async def sessions_template(bc: BenchCluster, name: str, sessions: int) -> Templ
             ddl = (await conn.execute(_SECONDARY_INDEXES)).all()
             for row in ddl:
                 await conn.execute(sa.text(f"DROP INDEX {row.name}"))
-        await seed(engine, sessions=sessions, seed_value=0.42)
+        if time_ordered:
+            await _seed_time_ordered(engine, sessions)
+        else:
+            await seed(engine, sessions=sessions, seed_value=0.42)
         async with engine.begin() as conn:
             for row in ddl:
                 await conn.execute(sa.text(row.ddl))

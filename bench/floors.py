@@ -38,6 +38,24 @@ r AS (DELETE FROM association_scopes_entities a
 DELETE FROM sessions WHERE id = ANY ((SELECT ids FROM c)::uuid[])
 """  # noqa: S608 - constant text
 
+# The same, deleting every table of the plan's tree explicitly, as the plan does: the dependency
+# edges in both directions too (instead of leaving them to ON DELETE CASCADE). This is the floor
+# of issue 10's CLI target ("the floor deleting the same cascade tree explicitly").
+EXPLICIT = f"""
+WITH c AS (SELECT array_agg(id) AS ids, array_agg(id::text) AS tids FROM ({CANDIDATES}) x),
+k AS (DELETE FROM kernels WHERE session_id = ANY ((SELECT ids FROM c)::uuid[])
+      RETURNING id::text AS id),
+kk AS MATERIALIZED (SELECT array_agg(id) AS tids FROM k),
+r AS (DELETE FROM association_scopes_entities a
+      WHERE (a.entity_type = 'session' AND a.entity_id = ANY ((SELECT tids FROM c)::text[]))
+         OR (a.scope_type = 'session' AND a.scope_id = ANY ((SELECT tids FROM c)::text[]))
+         OR (a.entity_type = 'kernel' AND a.entity_id = ANY ((SELECT tids FROM kk)::text[]))
+         OR (a.scope_type = 'kernel' AND a.scope_id = ANY ((SELECT tids FROM kk)::text[]))),
+d1 AS (DELETE FROM session_dependencies WHERE session_id = ANY ((SELECT ids FROM c)::uuid[])),
+d2 AS (DELETE FROM session_dependencies WHERE depends_on = ANY ((SELECT ids FROM c)::uuid[]))
+DELETE FROM sessions WHERE id = ANY ((SELECT ids FROM c)::uuid[])
+"""  # noqa: S608 - constant text
+
 # One statement, a materialized CTE of ids joined by every delete; one DELETE per RBAC direction
 # (a row matched twice is deleted once: the second match is skipped by the same command).
 MAT_CTE = f"""
@@ -97,12 +115,12 @@ def sessions_floor(variant: str) -> Floor:
                 for i, sql in enumerate(TEMP_TABLE):
                     await conn.execute(sql, *((before, limit) if i == 1 else ()))
             else:
-                sql = {"any_array": ANY_ARRAY, "mat_cte": MAT_CTE}[variant]
+                sql = {"any_array": ANY_ARRAY, "explicit": EXPLICIT, "mat_cte": MAT_CTE}[variant]
                 await conn.execute(sql, before, limit)
     return run
 
 
-SESSION_FLOORS = ("any_array", "mat_cte", "temp_table")
+SESSION_FLOORS = ("any_array", "explicit", "mat_cte", "temp_table")
 
 
 async def logs_floor(conn: asyncpg.Connection, before: datetime, limit: int) -> None:

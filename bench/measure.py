@@ -11,14 +11,21 @@ import asyncpg
 
 from bench.floors import dsn
 
-# What "the same data afterwards" means: row counts of every table a prune touches, and a hash of
-# the surviving parent ids (so the very same rows went, not just as many).
-_FINGERPRINT = {
-    "sessions": """
-        SELECT (SELECT count(*) FROM sessions), (SELECT sum(hashtext(id::text)) FROM sessions),
-               (SELECT count(*) FROM kernels), (SELECT count(*) FROM session_dependencies),
-               (SELECT count(*) FROM association_scopes_entities)""",
-    "audit_logs": "SELECT count(*), sum(id) FROM audit_logs",
+# What "the same data afterwards" means: the row count of every table in the public schema (so a
+# contender that deletes anything the others do not is caught, whatever the plan reaches) and a
+# hash of the surviving parent ids (so the very same rows went, not just as many).
+_COUNTS = """
+SELECT string_agg(table_name || '=' || (xpath('/row/n/text()', query_to_xml(
+         format('SELECT count(*) AS n FROM public.%I', table_name), false, true, '')))[1]::text,
+       ',' ORDER BY table_name)
+FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+  AND NOT table_name = ANY ($1::text[])
+"""
+# Tables a contender writes for its own bookkeeping: Airflow's CLI logs each command in `log`.
+_OWN = {"airflow": ["log"]}
+_SURVIVORS = {
+    "sessions": "SELECT sum(hashtext(id::text)) FROM sessions",
+    "audit_logs": "SELECT sum(id) FROM audit_logs",
 }
 
 
@@ -34,6 +41,7 @@ class Row:
     note: str = ""
     ours_label: str = "Pruner"
     floor_label: str = "floor"
+    cpu_ratio: float | None = None  # the same ratio in CPU seconds (server + client), best of
 
     @property
     def ratio(self) -> float | None:
@@ -48,9 +56,13 @@ class Row:
 
 
 async def fingerprint(url: str, entity: str) -> tuple[Any, ...]:
+    """Row counts of every public table (but a contender's own log), plus a hash of `entity`'s
+    surviving ids when known."""
     conn = await asyncpg.connect(dsn(url))
     try:
-        return tuple(await conn.fetchrow(_FINGERPRINT[entity]))
+        counts = await conn.fetchval(_COUNTS, _OWN.get(entity, []))
+        sql = _SURVIVORS.get(entity)
+        return (counts, await conn.fetchval(sql)) if sql else (counts,)
     finally:
         await conn.close()
 
@@ -59,6 +71,13 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     started = time.perf_counter()
     out = await fn()
     return time.perf_counter() - started, out
+
+
+def cpu_ratio(cpu: dict[str, list[float]], ours: str, floor: str) -> float | None:
+    """Best CPU seconds of `ours` over best of `floor` (None when either was not measured)."""
+    if not cpu.get(ours) or not cpu.get(floor) or not min(cpu[floor]):
+        return None
+    return min(cpu[ours]) / min(cpu[floor])
 
 
 def best(times: list[float]) -> float:

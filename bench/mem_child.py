@@ -1,7 +1,8 @@
 """One memory measurement in a process of its own: `python -m bench.mem_child URL OP ENTITY N`.
 
 Prints JSON with the peak RSS after imports and a warm connection (`baseline_kb`) and after the
-operation (`peak_kb`). OP is `preview` (limit N) or `prune` (limit N).
+operation (`peak_kb`), and the most rows any one statement of the operation returned
+(`max_rows`). OP is `preview` (limit N) or `prune` (limit N).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from core import PruneSettings, execute_pruner, registry, sweep
 from core.db import create_engine
@@ -39,6 +41,12 @@ async def main(url: str, op: str, entity: str, n: int) -> dict[str, int]:
     settings = PruneSettings(max_limit=10_000_000, statement_timeout_ms=3_600_000)
     async with engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
+    returned = [0]
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def count(conn: object, cursor: object, *_: object) -> None:
+        returned[0] = max(returned[0], getattr(cursor, "rowcount", 0) or 0)
+
     baseline = _peak_kb()
     before = datetime.now(UTC)
     if op == "preview":
@@ -49,7 +57,8 @@ async def main(url: str, op: str, entity: str, n: int) -> dict[str, int]:
         got = (await execute_pruner(engine, pruner, before=before, limit=n,
                                     settings=settings)).count
     await engine.dispose()
-    return {"baseline_kb": baseline, "peak_kb": _peak_kb(), "rows": got}
+    return {"baseline_kb": baseline, "peak_kb": _peak_kb(), "rows": got,
+            "max_rows": returned[0]}
 
 
 if __name__ == "__main__":

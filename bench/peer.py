@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.reference_schema import association_scopes_entities as rbac
 from core.reference_schema import kernels, session_dependencies, sessions
 from core.registry import get
+from core.repository.pruner import sweep
+from core.repository.pruner.planner import current_plan
+from core.repository.pruner.statements import candidates
+from core.settings import PruneSettings
 
+SETTINGS = PruneSettings(max_limit=10_000_000)
 CHUNK = 16_000  # two IN lists of this size still fit under 32,767 parameters
 
 
@@ -22,9 +27,12 @@ def _chunks(ids: list[Any]) -> list[list[Any]]:
 
 async def peer_prune(engine: AsyncEngine, before: datetime, limit: int) -> int:
     pruner = get("sessions")
+    req = sweep(pruner, before=before, limit=limit, settings=SETTINGS)
     async with engine.begin() as conn:
-        q = pruner.candidates(before, limit).with_for_update(of=sessions, skip_locked=True)
-        ids = [r.id for r in await conn.execute(q)]
+        # the library's own candidate query (the prior design differs in what follows it)
+        plan = await current_plan(conn, pruner)
+        q = candidates(plan, req).with_for_update(of=sessions, skip_locked=True)
+        ids = [r.k0 for r in await conn.execute(q)]
         kernel_ids: list[str] = []
         for part in _chunks(ids):
             got = await conn.execute(sa.delete(kernels).where(kernels.c.session_id.in_(part))

@@ -44,16 +44,17 @@ def _s(v: float | None) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    out = ["| suite | case | Pruner (s) | floor (s) | ratio | target | holds | notes |",
-           "|---|---|---:|---:|---:|---:|:---:|---|"]
+    out = ["| suite | case | Pruner (s) | floor (s) | ratio | target | holds | CPU ratio | notes |",
+           "|---|---|---:|---:|---:|---:|:---:|---:|---|"]
     for r in rows:
         ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
         target = "—" if r.target is None else f"≤ {r.target:.2f}×"
         holds = {None: "—", True: "yes", False: "**no**"}[r.holds]
         labels = "" if (r.ours_label, r.floor_label) == ("Pruner", "floor") else (
             f"({r.ours_label} / {r.floor_label}) ")
+        cpu = "—" if r.cpu_ratio is None else f"{r.cpu_ratio:.2f}×"
         out.append(f"| {r.suite} | {r.case} | {_s(r.ours_s)} | {_s(r.floor_s)} | {ratio} | "
-                   f"{target} | {holds} | {labels}{r.note} |")
+                   f"{target} | {holds} | {cpu} | {labels}{r.note} |")
     return out
 
 
@@ -78,7 +79,9 @@ class Report:
             "| template | rows | size | seeded in |", "|---|---|---:|---:|", *seeds, "",
             "### Figures", "",
             "Ratios are Pruner's time over the floor's, on identical copies in the same run "
-            "(best of the repeats noted). Lower is better; targets are the issue's.", "",
+            "(best of the repeats noted). Lower is better; targets are the issue's and apply "
+            "to the wall-time ratio. CPU ratio: the same comparison in CPU seconds (the "
+            "cluster's processes + the client), which a loaded box disturbs far less.", "",
             *table(self.rows), "",
             "### Peak memory of the client process", "",
             *self.memory, "",

@@ -8,16 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bench.cluster import BenchCluster
-from bench.contenders import SETTINGS, Contender, floor, ours, peer, with_engine
+from bench.contenders import Contender, floor, ours, peer
+from bench.cpu import Cpu
 from bench.data import Template
 from bench.floors import SESSION_FLOORS, logs_floor, sessions_floor
-from bench.measure import Row, best, fingerprint
-from core import execute_pruner, registry, sweep
-
-try:  # imported up front: a module first imported mid-run could meet half-edited siblings
-    from core.drain import drain
-except ImportError:  # before core.operations existed: the same loop by hand
-    drain = None
+from bench.measure import Row, best, cpu_ratio, fingerprint
+from core import registry
 
 SESSIONS = registry.get("sessions")
 LOGS = registry.get("audit_logs")
@@ -35,9 +31,11 @@ class Context:
 
 
 async def compare(ctx: Context, template: str, entity: str, contenders: dict[str, Contender],
-                  repeats: int) -> dict[str, list[float]]:
+                  repeats: int, cpu: dict[str, list[float]] | None = None,
+                  ) -> dict[str, list[float]]:
     """Run every contender `repeats` times, each on a fresh copy of `template`, rotating the order
-    between rounds; fail loudly if any copy ends different from the others."""
+    between rounds; fail loudly if any copy ends different from the others. With `cpu`, each
+    run's CPU seconds (server + client, connecting included) are collected there too."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     expected: tuple[Any, ...] | None = None
     names = list(contenders)
@@ -45,14 +43,19 @@ async def compare(ctx: Context, template: str, entity: str, contenders: dict[str
         order = names[rnd % len(names):] + names[:rnd % len(names)]
         for name in order:
             with ctx.bc.copy_of(template) as url:
+                c0 = Cpu.now(ctx.bc.cluster.datadir)
                 seconds, _ = await contenders[name](url)
+                spent = Cpu.now(ctx.bc.cluster.datadir) - c0
                 got = await fingerprint(url, entity)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(spent.total)
             if expected is None:
                 expected = got
             elif got != expected:
                 raise AssertionError(f"{name} on {template} left {got}, others left {expected}")
             times[name].append(seconds)
-            ctx.log(f"  {template} {name}: {seconds:.3f}s")
+            ctx.log(f"  {template} {name}: {seconds:.3f}s (cpu: server {spent.server:.2f}s, "
+                    f"client {spent.client:.2f}s)")
     return times
 
 
@@ -68,50 +71,27 @@ async def prune_throughput(ctx: Context, limits: list[int]) -> list[Row]:
         contenders = {"pruner": ours(SESSIONS, ctx.before, limit), **floors,
                       "peer": peer(ctx.before, limit)}
         big = limit > 100_000
-        times = await compare(ctx, tpl.name, "sessions", contenders, 1 if big else ctx.repeats)
+        cpu: dict[str, list[float]] = {}
+        times = await compare(ctx, tpl.name, "sessions", contenders, 1 if big else ctx.repeats,
+                              cpu)
         win = min(floors, key=lambda n: best(times[n]))
         if big:  # a second round only for the two that the ratio compares (time budget)
             more = await compare(ctx, tpl.name, "sessions",
-                                 {"pruner": contenders["pruner"], win: contenders[win]}, 1)
+                                 {"pruner": contenders["pruner"], win: contenders[win]}, 1, cpu)
             for name, ts in more.items():
                 times[name] += ts
         reps = 2 if big else ctx.repeats
         ctx.best_floor = win.split(":", 1)[1]
         case = f"sessions, one call, limit {limit:,} ({tpl.rows['sessions']:,} sessions)"
         rows.append(Row("Prune throughput", case, best(times["pruner"]), best(times[win]), 1.10,
+                        cpu_ratio=cpu_ratio(cpu, "pruner", win),
                         note=f"floor = {win}; all floors: {_fmt(times, list(floors))}; "
                              f"best of {reps} (other floors and peer: {1 if big else reps})"))
         rows.append(Row("Peer (prior design)", case, best(times["peer"]), best(times[win]), None,
-                        ours_label="peer", note="ids to Python, then IN lists of <=16,000 "
-                                                "bind parameters per statement"))
+                        ours_label="peer", cpu_ratio=cpu_ratio(cpu, "peer", win),
+                        note="ids to Python, then IN lists of <=16,000 bind parameters per "
+                             "statement"))
     return rows
-
-
-async def _drain_work(engine: Any, before: datetime, batch: int) -> int:
-    if drain is not None:
-        result = await drain(engine, sweep(SESSIONS, before=before, limit=batch, settings=SETTINGS),
-                             settings=SETTINGS)
-        return result.count
-    total = 0
-    while True:
-        r = await execute_pruner(engine, SESSIONS, before=before, limit=batch,
-                                 settings=SETTINGS)
-        total += r.count
-        if r.count < batch:
-            return total
-
-
-async def drain_suite(ctx: Context, batch: int) -> list[Row]:
-    tpl = ctx.templates["sessions_big"]
-    contenders = {
-        "drain": with_engine(lambda e: _drain_work(e, ctx.before, batch)),
-        "floor": floor(sessions_floor(ctx.best_floor), ctx.before, 2**31 - 1),
-    }
-    times = await compare(ctx, tpl.name, "sessions", contenders, 1)
-    return [Row("Drain", f"all sessions candidates of {tpl.rows['sessions']:,} sessions, "
-                f"batches of {batch:,} (core.operations.drain, journaled)",
-                best(times["drain"]), best(times["floor"]), 1.30,
-                note=f"floor = one {ctx.best_floor} delete of every candidate")]
 
 
 async def growth_suite(ctx: Context, series: list[tuple[str, str]], limit: int) -> list[Row]:

@@ -61,19 +61,19 @@ def instant(plan: Plan) -> ColumnElement[Any]:
 
 
 async def classes(conn: Any, plan: Plan, req: SweepRequest, cut: Any, width: timedelta | None,
-                   lo: datetime | None) -> tuple[list[Any], dict[str, int]]:
+                  lo: datetime | None) -> tuple[list[Any], dict[str, int]]:
     """One pass over the terminal rows: per bin (aligned on the cutoff, clipped to the domain)
-    the count of each class, and the totals."""
+    the count of each class, and the totals.
+
+    Each blocker is evaluated once per row, and only for rows older than the cutoff, in an inner
+    query whose flags the counts then read: written into every count's FILTER instead, each
+    blocker became one hashed subplan per count (8 on the sessions plan), 2.8x the time of
+    the same pass with flags on 500,000 blocked rows."""
     p = plan.pruner
     ts, keys = p.ts, p.key
     blocks = [blocking(plan, b) for b in plan.blocks]
     fam = [sa.not_(c) for c in not_blocked(plan, req)[len(plan.blocks):]]
-    is_blocked = sa.or_(*blocks, *fam) if blocks or fam else sa.false()
     old = cutoff(plan, req)
-    cand = sa.and_(old, sa.not_(is_blocked))
-    nxt = cand if cut is None else sa.and_(cand, sa.tuple_(ts, *keys) <= sa.tuple_(
-        sa.literal(cut.ts, ts.type), *(sa.literal(cut._mapping[f"k{i}"], k.type)
-                                       for i, k in enumerate(keys))))
     at = instant(plan)
     finite = sa.func.isfinite(ts)
     bucket: ColumnElement[Any]
@@ -86,19 +86,36 @@ async def classes(conn: Any, plan: Plan, req: SweepRequest, cut: Any, width: tim
     else:
         bucket = sa.literal(None, sa.DateTime(timezone=True))
     where = p.terminal if req.ids is None else sa.and_(p.terminal, aged(plan, req))
+    flags = [*(sa.case((old, b), else_=False).label(f"b{i}") for i, b in enumerate(blocks)),
+             *(sa.case((old, f), else_=False).label(f"f{j}") for j, f in enumerate(fam))]
+    rows_q = (sa.select(bucket.label("bin"), ts.label("ts"),
+                        *(k.label(f"k{i}") for i, k in enumerate(keys)), old.label("old"),
+                        finite.label("finite"), *flags).where(where)
+              .offset(0)  # a fence: pulled up, the flags would be inlined into every FILTER
+              .subquery("terminal_rows"))
+    r = rows_q.c
+    b_cols = [r[f"b{i}"] for i in range(len(blocks))]
+    f_cols = [r[f"f{j}"] for j in range(len(fam))]
+    is_blocked = sa.or_(*b_cols, *f_cols) if b_cols or f_cols else sa.false()
+    cand = sa.and_(r.old, sa.not_(is_blocked))
+    nxt = cand if cut is None else sa.and_(cand, sa.tuple_(r.ts, *(
+        r[f"k{i}"] for i in range(len(keys)))) <= sa.tuple_(
+        sa.literal(cut.ts, ts.type), *(sa.literal(cut._mapping[f"k{i}"], k.type)
+                                       for i, k in enumerate(keys))))
     q = sa.select(
-        bucket.label("bin"),
-        sa.func.count().filter(sa.and_(nxt, finite)).label("next"),
-        sa.func.count().filter(sa.and_(cand, finite)).label("cand_f"),
-        sa.func.count().filter(sa.and_(old, is_blocked)).label("blocked"),
-        sa.func.count().filter(sa.and_(ts.is_not(None), sa.not_(old))).label("young"),
+        r.bin,
+        sa.func.count().filter(sa.and_(nxt, r.finite)).label("next"),
+        sa.func.count().filter(sa.and_(cand, r.finite)).label("cand_f"),
+        sa.func.count().filter(sa.and_(r.old, is_blocked)).label("blocked"),
+        sa.func.count().filter(sa.and_(r.ts.is_not(None), sa.not_(r.old))).label("young"),
         sa.func.count().filter(cand).label("cand"),
-        sa.func.count().filter(sa.and_(cand, sa.not_(finite))).label("minus_inf"),
-        sa.func.count().filter(ts.is_(None)).label("no_ts"),
+        sa.func.count().filter(sa.and_(cand, sa.not_(r.finite))).label("minus_inf"),
+        sa.func.count().filter(r.ts.is_(None)).label("no_ts"),
         sa.func.count().label("terminal"),
-        *(sa.func.count().filter(sa.and_(old, b)).label(f"b{i}") for i, b in enumerate(blocks)),
-        *(sa.func.count().filter(sa.and_(old, f)).label("fam") for f in fam),
-    ).where(where).group_by(sa.literal_column("1"))
+        *(sa.func.count().filter(sa.and_(r.old, b)).label(f"b{i}")
+          for i, b in enumerate(b_cols)),
+        *(sa.func.count().filter(sa.and_(r.old, f)).label("fam") for f in f_cols),
+    ).group_by(r.bin)
     rows = list((await conn.execute(q)).all())
     names = ["cand", "blocked", "young", "minus_inf", "no_ts", "terminal",
              *(f"b{i}" for i in range(len(blocks))), *(["fam"] if fam else [])]

@@ -8,6 +8,7 @@ attempt) is recorded in a transaction of its own.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,8 @@ async def record(conn: AsyncConnection, rec: RunRecord, *, status: str, count: i
 def id_text(value: Any) -> str:
     """A pruned id as the journal and the CSVs keep it: its text, or a JSON array of its parts
     for a composite key."""
+    if isinstance(value, uuid.UUID) or type(value) is int:  # the common keys (hot: per id)
+        return str(value)
     if isinstance(value, tuple):
         return json.dumps([plain(v) for v in value])
     return str(plain(value))

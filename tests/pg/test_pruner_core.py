@@ -125,6 +125,36 @@ async def test_rbac_rows_go_in_both_directions_and_only_when_asked(db):
     assert await count(db, rbac, gone) == 0
 
 
+async def test_the_late_pass_runs_only_when_another_transaction_committed_meanwhile(db):
+    """The late pass (RBAC rows granted while the prune ran) probes every pruned id again; with
+    nothing committed since the delete's snapshot it cannot find a row and is skipped. (That it
+    runs, and deletes the late row, when a grant commits meanwhile: test_catalog's case 9.)"""
+    from core.repository.pruner.deletes import others_committed
+
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        sent.append(statement)
+
+    await add_session(db, age_days=30)
+    sa.event.listen(db.sync_engine, "before_cursor_execute", seen)
+    try:
+        r = await execute_pruner(db, SESSIONS, before=now(), limit=10)
+    finally:
+        sa.event.remove(db.sync_engine, "before_cursor_execute", seen)
+    assert r.count == 1 and r.deleted["association_scopes_entities"] == 4
+    assert not [s for s in sent if "late_" in s]
+
+    async with db.connect() as conn:  # the check itself: a commit elsewhere is seen
+        snap = (await conn.execute(sa.text("SELECT CAST(pg_current_snapshot() AS text)"))
+                ).scalar_one()
+        assert (await conn.execute(others_committed(snap))).scalar() is False
+        async with db.begin() as other:
+            await other.execute(sa.text("SELECT pg_current_xact_id()"))
+        assert (await conn.execute(others_committed(snap))).scalar() is True
+        await conn.rollback()
+
+
 async def test_rbac_rows_of_other_entity_types_with_the_same_id_are_left_alone(db):
     sid = await add_session(db, age_days=30)
     async with db.begin() as conn:

@@ -130,7 +130,10 @@ def delete_statement(plan: Plan, req: SweepRequest, roots: Sequence[str],
         out.append(sa.select(sa.func.count()).select_from(ins).scalar_subquery()
                    .label("archived"))
         layout.archived = "archived"
-    return sa.select(*ids, *out), layout
+    # the delete's snapshot: the late pass is needed only if another transaction has committed
+    # since (`others_committed`)
+    snap = sa.cast(sa.func.pg_current_snapshot(), sa.Text).label("snapshot")
+    return sa.select(*ids, *out, snap), layout
 
 
 def _archive_rows(source: sa.FromClause, table: str, kind: str) -> sa.Select[Any]:
@@ -170,11 +173,41 @@ def _pairs(source: sa.FromClause, cols: Sequence[str]) -> list[ColumnElement[Any
 
 
 # ------------------------------------------------------------------------------ late
+_OTHERS_COMMITTED = sa.text("""
+SELECT EXISTS (
+  SELECT 1 FROM (
+    SELECT x FROM pg_snapshot_xip(CAST(CAST(:snapshot AS text) AS pg_snapshot)) AS x
+    UNION ALL
+    SELECT CAST(CAST(g AS text) AS xid8) FROM generate_series(
+      CAST(CAST(pg_snapshot_xmax(CAST(CAST(:snapshot AS text) AS pg_snapshot)) AS text) AS bigint),
+      CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint) - 1) AS g
+  ) AS t (x)
+  WHERE pg_xact_status(t.x) = 'committed')""")
+
+
+def others_committed(snapshot: str) -> sa.TextClause:
+    """Whether a transaction other than ours has committed since `snapshot` (the text of the
+    delete's `pg_snapshot`) was taken: one it saw running, or one that started after it. If
+    none has, nothing became visible since, and a late pass could not find a row: its index
+    probes (one per pruned id and link table) are skipped. Our own (sub)transactions report
+    'in progress', aborted ones 'aborted'."""
+    return _OTHERS_COMMITTED.bindparams(snapshot=snapshot)
+
+
+def _late_tops(plan: Plan) -> set[int]:
+    return {s.index for s in plan.steps if s.parent == 0 and s.kind == "link"}
+
+
+def has_late(plan: Plan) -> bool:
+    """Whether the plan has links right under the pruned table (a late pass to consider)."""
+    return bool(_late_tops(plan))
+
+
 def late_statement(plan: Plan, req: SweepRequest, ids: Sequence[str],
                    ) -> tuple[sa.Select[Any], dict[int, str]] | None:
     """Linked rows of the pruned parents (and what cascades from them) committed after the
     delete's snapshot: the links below the pruned table, once more. None when it has none."""
-    tops = {s.index for s in plan.steps if s.parent == 0 and s.kind == "link"}
+    tops = _late_tops(plan)
     if not tops:
         return None
     below = {s.index for s in plan.steps if _under(plan, s, tops)}

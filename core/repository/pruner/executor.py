@@ -9,7 +9,8 @@
     4 check    every locked parent is gone (else a trigger or a policy kept it: roll back and
                say which); no deleted row broke a delete-time guard (else roll back: it is
                retried and the row is then blocked)
-    5 late     linked rows (RBAC) of the pruned ids committed while the prune ran
+    5 late     linked rows (RBAC) of the pruned ids committed while the prune ran (skipped
+               when no other transaction has committed since the delete's snapshot)
 
 `execute(db, request)` runs a validated `SweepRequest`; `execute_pruner(db, pruner, before=…)`
 builds the request first (the library's loose-argument entry point).
@@ -27,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from core import errors
 from core.db import DB_ERRORS, Database, sqlstate, transaction
 from core.repository.pruner.declaration import Pruner
-from core.repository.pruner.deletes import delete_statement, late_statement
+from core.repository.pruner.deletes import (
+    delete_statement,
+    has_late,
+    late_statement,
+    others_committed,
+)
 from core.repository.pruner.locks import classify_statement, family_statement
 from core.repository.pruner.plan import Plan
 from core.repository.pruner.planner import current_plan
@@ -98,7 +104,10 @@ async def execute(db: Database, req: SweepRequest, *, dry_run: bool = False,
 
 async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
                  archive: ArchiveTarget | None, window: Window | None) -> PruneResult:
-    lock = (await conn.execute(lock_statement(plan, req, window))).one()._mapping
+    if window is None:
+        lock = (await conn.execute(lock_statement(plan, req))).one()._mapping
+    else:
+        lock = await _windowed_lock(conn, plan, req, window)
     k = len(plan.key)
     position = None if not lock["n"] else (
         lock["last_ts"], *(lock[f"last_k{i}"] for i in range(k)))
@@ -149,8 +158,12 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
             for j, col in layout.nullified.items():
                 name = plan.nullify[j].fk.table
                 updated[name] = updated.get(name, 0) + int(row._mapping[col])
-            late = late_statement(plan, req, roots)
-            if late is not None and ids:
+            # built only when it will run: on a big plan, building and compiling it costs
+            # more than the check
+            late = late_statement(plan, req, roots) if ids and has_late(plan) and (
+                await conn.execute(others_committed(row._mapping["snapshot"]))).scalar() \
+                else None
+            if late is not None:
                 stmt2, names = late
                 extra = (await conn.execute(stmt2)).one()
                 for i, col in names.items():
@@ -163,6 +176,23 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
         entity=req.pruner.name, cutoff=req.before, limit=req.limit, count=len(ids), ids=ids,
         deleted=deleted, updated=updated, busy=busy, cascade_rbac=req.cascade_rbac,
         skipped=skipped, skip_reasons=reasons, position=position)
+
+
+async def _windowed_lock(conn: AsyncConnection, plan: Plan, req: SweepRequest,
+                         window: Window) -> Any:
+    """A drain's lock step, planned without explicit sorts: the candidates then come in order
+    off the boundary's index and the scan stops at the batch's LIMIT. Left to its estimates
+    (a window bounded on both ends, statistics that predate the batches already deleted) the
+    planner often sorted every remaining row of the window instead, on every batch, so the
+    whole drain's lock steps grew with the square of the backlog. (Where no index gives the
+    order, a sort is still used: the setting only makes it costlier.)"""
+    was = (await conn.execute(sa.select(sa.func.current_setting("enable_sort"),
+                                        sa.func.set_config("enable_sort", "off", True)))
+           ).scalar_one()
+    lock = (await conn.execute(lock_statement(plan, req, window))).one()._mapping
+    # (a failed lock step aborts the transaction, and the SET LOCAL goes with it)
+    await conn.execute(sa.select(sa.func.set_config("enable_sort", was, True)))
+    return lock
 
 
 def _ids(plan: Plan, row: Any) -> list[Any]:

@@ -85,14 +85,16 @@ def lock_statement(plan: Plan, req: SweepRequest, window: Window | None = None,
     cand = (candidates(plan, req, window=window).with_for_update(of=p.table, skip_locked=True)
             .subquery("cand"))
     order = [cand.c.ts, *(cand.c[f"k{i}"] for i in range(len(p.key)))]
-    newest = [o.desc() for o in order]
-    cols: list[ColumnElement[Any]] = [sa.func.count().label("n")]
-    for i in range(len(p.key)):
-        cols.append(sa.cast(sa.func.array_agg(aggregate_order_by(cand.c[f"k{i}"], *order)),
-                            sa.Text).label(f"k{i}"))
-    for name, col in (("last_ts", cand.c.ts),
-                      *((f"last_k{i}", cand.c[f"k{i}"]) for i in range(len(p.key)))):
-        cols.append(sa.func.array_agg(aggregate_order_by(col, *newest))[1].label(name))
+    # One sorted aggregate per key column, written the same way twice: PostgreSQL computes
+    # identical aggregates once, so the last key is the array's last element at no extra sort
+    # (a second, descending aggregate per column would sort every candidate again).
+    keys = [sa.func.array_agg(aggregate_order_by(cand.c[f"k{i}"], *order))
+            for i in range(len(p.key))]
+    n = sa.func.count()
+    cols: list[ColumnElement[Any]] = [n.label("n")]
+    cols += [sa.cast(a, sa.Text).label(f"k{i}") for i, a in enumerate(keys)]
+    cols.append(sa.func.max(cand.c.ts).label("last_ts"))  # the last row's: ts leads the order
+    cols += [a[n].label(f"last_k{i}") for i, a in enumerate(keys)]
     return sa.select(*cols).select_from(cand)
 
 
@@ -243,6 +245,7 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
     assert cand is not None
     conds: dict[str, list[ColumnElement[bool]]] = {}
     tables: dict[str, sa.Table] = {}
+    ctes: dict[str, sa.CTE] = {}
 
     def act(step: Step, parent: Rows, cols: list[str]) -> Rows:
         where = matches(plan, step, parent)
@@ -250,11 +253,15 @@ def counts(plan: Plan, req: SweepRequest) -> tuple[sa.Select[Any], list[str]]:
         tables[step.name] = step.table
         cte = (sa.select(*(step.table.c[c] for c in cols)).where(where)
                .cte(f"rows_{step.index}").prefix_with("MATERIALIZED"))
+        ctes[step.name] = cte
         return Rows(cte)
 
     rows = walk(plan, req, root, act)
     out = {plan.root.name: sa.select(sa.func.count()).select_from(cand).scalar_subquery()}
     for name, cs in conds.items():
+        if len(cs) == 1 and name != plan.root.name:  # one step reaches it: count its rows
+            out[name] = sa.select(sa.func.count()).select_from(ctes[name]).scalar_subquery()
+            continue
         if name == plan.root.name:  # reached again deeper (a node's cascade): the root's rows too
             key = [tables[name].c[c] for c in plan.key]
             cs = [*cs, sa.tuple_(*key).in_(sa.select(*(cand.c[f"k{i}"]
