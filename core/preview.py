@@ -170,10 +170,10 @@ async def preview(db: Database, req: SweepRequest, *, sample_size: int = 100,
                                  .order_by(ts).limit(1))).scalar()
         width = bin_width(min(lo, req.before), as_of) if lo is not None else None
         rows, totals = await classes(conn, plan, req, cut, width, lo)
-        if len(plan.steps) > 1 or plan.mentions or req.excluded:
+        if len(plan.steps) > 1 or plan.mentions or req.excluded or plan.family is not None:
             cq, names = counts(plan, req)
             crow = tuple((await conn.execute(cq)).one())
-        else:  # nothing goes with the rows: the count is the capped candidates, known already
+        else:  # nothing goes with the rows (no family either): the capped candidates, known
             names, crow = [plan.root.name], (min(req.limit, int(totals["cand"])),)
         sample: list[dict[str, Any]] = []
         if sample_size:
