@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.cluster import BenchCluster
 from bench.realschema_floor import LOG_FLOORS, SESSION_FLOORS, floor
 from bench.realschema_seed import Scale, seed
+from bench.report import cpu_model
 from core import journal, registry
 from core.db import create_engine
 from core.demo.backendai import RELEASES, load_schema
@@ -283,17 +284,6 @@ def _s(v: float) -> str:
     return f"{v:.3f}" if v < 10 else f"{v:.1f}"
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def report(mode: str, minutes: float, server: str, loads: tuple[str, str], scale: Scale,
            counts: dict[str, int], seeded_s: float, size: int, before: datetime,
            pf_lines: list[str], pf_after: list[str], applied: list[str], applied_s: float,
@@ -301,7 +291,7 @@ def report(mode: str, minutes: float, server: str, loads: tuple[str, str], scale
     pkgs = ", ".join(f"{p} {version(p)}" for p in ("sqlalchemy", "asyncpg"))
     head = [
         f"## Results ({mode} run, {minutes:.1f} min)", "",
-        f"- CPU: {_cpu()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
         f"- PostgreSQL {server} (throwaway cluster: fsync off, shared_buffers 512MB, work_mem "
         "32MB, autovacuum off, jit off, no parallel workers)",
         f"- Python {platform.python_version()}; {pkgs}",

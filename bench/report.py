@@ -11,7 +11,8 @@ from bench.data import Template
 from bench.measure import Row
 
 
-def _cpu() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), for a report's machine line."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -29,7 +30,7 @@ def _ram_gib() -> float:
 def machine_facts(server_version: str) -> list[str]:
     pkgs = ", ".join(f"{p} {version(p)}" for p in ("sqlalchemy", "asyncpg", "streamlit"))
     return [
-        f"- CPU: {_cpu()}, {os.cpu_count()} cores; RAM {_ram_gib():.0f} GiB; "
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores; RAM {_ram_gib():.0f} GiB; "
         f"{platform.system()} {platform.release()}",
         f"- PostgreSQL {server_version} (throwaway cluster from core.demo.cluster: fsync off, "
         "shared_buffers 512MB, work_mem 32MB; for the bench also autovacuum off, jit off, "
