@@ -5,6 +5,25 @@ from __future__ import annotations
 
 from core.demo.backendai_seed.releases import BOTH, R88, R99, Statements
 
+# the sessions' row source (both releases; only the column lists differ)
+_SESSION_ROWS = """
+    FROM _sess s
+    CROSS JOIN LATERAL (SELECT 1 + (s.g * 7919) % :u AS ui) AS pick
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN s.status IN ('TERMINATED', 'CANCELLED', 'ERROR')
+                    THEN now() - make_interval(secs => s.age + 600 + 86400 * s.p2)
+                    ELSE now() - make_interval(secs => s.age / 13 + 60) END AS created_at,
+               CASE WHEN s.status IN ('TERMINATED', 'CANCELLED')
+                         AND NOT (s.g > 20 AND s.g % 100 = 37)
+                    THEN now() - make_interval(secs => s.age)
+                    WHEN s.status = 'ERROR' AND s.p2 < 0.7
+                    THEN now() - make_interval(secs => s.age) END AS terminated_at) AS t
+    JOIN users u ON u.uuid = pg_temp.bid('user', pick.ui)
+    JOIN groups g ON g.id = pg_temp.bid('project', 1 + (pick.ui - 1) % :p)
+    JOIN domains d ON d.name = g.domain_name
+    JOIN scaling_groups sg ON sg.id = pg_temp.bid('sgroup', 1 + s.g % 3)
+"""
+
 # the kernels of each seeded session (both releases; only the slot columns differ)
 _KERNEL_KEYS = """
     SELECT pg_temp.kid(se.id, k), se.id, se.creation_id, se.name, se.session_type,
@@ -86,22 +105,7 @@ SESSIONS: Statements = [
            CASE s.status WHEN 'TERMINATED' THEN 'SUCCESS' WHEN 'ERROR' THEN 'FAILURE'
                          WHEN 'CANCELLED' THEN 'FAILURE' ELSE 'UNDEFINED' END,
            ARRAY['i-agent-' || (1 + s.g % 6)]
-    FROM _sess s
-    CROSS JOIN LATERAL (SELECT 1 + (s.g * 7919) % :u AS ui) AS pick
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.status IN ('TERMINATED', 'CANCELLED', 'ERROR')
-                    THEN now() - make_interval(secs => s.age + 600 + 86400 * s.p2)
-                    ELSE now() - make_interval(secs => s.age / 13 + 60) END AS created_at,
-               CASE WHEN s.status IN ('TERMINATED', 'CANCELLED')
-                         AND NOT (s.g > 20 AND s.g % 100 = 37)
-                    THEN now() - make_interval(secs => s.age)
-                    WHEN s.status = 'ERROR' AND s.p2 < 0.7
-                    THEN now() - make_interval(secs => s.age) END AS terminated_at) AS t
-    JOIN users u ON u.uuid = pg_temp.bid('user', pick.ui)
-    JOIN groups g ON g.id = pg_temp.bid('project', 1 + (pick.ui - 1) % :p)
-    JOIN domains d ON d.name = g.domain_name
-    JOIN scaling_groups sg ON sg.id = pg_temp.bid('sgroup', 1 + s.g % 3)
-    """),
+    """ + _SESSION_ROWS),
     (R99, """
     INSERT INTO sessions (id, creation_id, name, session_type, priority, cluster_mode,
         cluster_size, options, resource_group_id, scaling_group_name, domain_name, domain_id,
@@ -117,22 +121,7 @@ SESSIONS: Statements = [
            CASE s.status WHEN 'TERMINATED' THEN 'SUCCESS' WHEN 'ERROR' THEN 'FAILURE'
                          WHEN 'CANCELLED' THEN 'FAILURE' ELSE 'UNDEFINED' END,
            ARRAY['i-agent-' || (1 + s.g % 6)]
-    FROM _sess s
-    CROSS JOIN LATERAL (SELECT 1 + (s.g * 7919) % :u AS ui) AS pick
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.status IN ('TERMINATED', 'CANCELLED', 'ERROR')
-                    THEN now() - make_interval(secs => s.age + 600 + 86400 * s.p2)
-                    ELSE now() - make_interval(secs => s.age / 13 + 60) END AS created_at,
-               CASE WHEN s.status IN ('TERMINATED', 'CANCELLED')
-                         AND NOT (s.g > 20 AND s.g % 100 = 37)
-                    THEN now() - make_interval(secs => s.age)
-                    WHEN s.status = 'ERROR' AND s.p2 < 0.7
-                    THEN now() - make_interval(secs => s.age) END AS terminated_at) AS t
-    JOIN users u ON u.uuid = pg_temp.bid('user', pick.ui)
-    JOIN groups g ON g.id = pg_temp.bid('project', 1 + (pick.ui - 1) % :p)
-    JOIN domains d ON d.name = g.domain_name
-    JOIN scaling_groups sg ON sg.id = pg_temp.bid('sgroup', 1 + s.g % 3)
-    """),
+    """ + _SESSION_ROWS),
     # vfolder_mounts: two thirds of sessions mount one vfolder, every 7th a second one; the first
     # 20 sessions mount the delete-complete and delete-error folders (v = 9, 10).
     (BOTH, """
