@@ -217,3 +217,49 @@ async def test_prunes_sharing_dependency_edges_and_rbac_rows_do_not_deadlock(
     assert after["association_scopes_entities"] == 0
     print(f"\nshared rows: {n} sessions, {before['session_dependencies']} edges, "
           f"{WORKERS} prunes at a time, {rounds} rounds, 0 deadlocks")
+
+
+async def test_a_prune_chosen_as_a_deadlock_victim_leaves_that_parent_busy(
+    db: AsyncEngine,
+) -> None:
+    """The deterministic deadlock: another transaction holds a kernel of session B, the prune
+    (a long lock_timeout, so it waits) has locked A and B and waits on that kernel, and the other
+    transaction then asks for A. PostgreSQL breaks the cycle by cancelling the prune's delete
+    (it waited first, and the other side's deadlock_timeout is longer): the prune must not fail —
+    it leaves B busy, deletes A and commits; the other transaction then goes on."""
+    from core import PruneSettings, execute_pruner, registry
+    from tests.factories import add_session
+
+    a = await add_session(db, age_days=31)
+    b = await add_session(db, age_days=30)
+    other = await db.connect()
+    try:
+        await other.execute(sa.text("SET LOCAL deadlock_timeout = '30s'"))  # autobegun
+        await other.execute(sa.text(
+            "SELECT 1 FROM kernels WHERE session_id = :b LIMIT 1 FOR UPDATE"), {"b": b})
+        mine = (await other.execute(sa.select(sa.func.pg_backend_pid()))).scalar_one()
+        prune = asyncio.ensure_future(execute_pruner(
+            db, registry.get("sessions"), before=datetime.now(UTC), limit=10,
+            settings=PruneSettings(lock_timeout_ms=30_000)))
+        async with db.connect() as watch:  # the prune waits on the kernel row we hold
+            for _ in range(3000):
+                waiting = (await watch.execute(sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> :me "
+                    "AND locktype = 'transactionid'"), {"me": mine})).scalar_one()
+                if waiting or prune.done():
+                    break
+                await asyncio.sleep(0.01)
+        assert not prune.done(), prune.result()
+        asks_for_a = asyncio.ensure_future(other.execute(sa.text(
+            "SELECT id FROM sessions WHERE id = :a FOR UPDATE"), {"a": a}))
+        result = await asyncio.wait_for(prune, 60)
+        assert (result.ids, result.busy) == ([a], 1)
+        assert (await asyncio.wait_for(asks_for_a, 60)).all() == []  # A is gone
+        await other.commit()
+    finally:
+        await other.close()
+    async with db.connect() as conn:
+        left = (await conn.execute(sa.text(
+            "SELECT (SELECT count(*) FROM sessions WHERE id = :b), "
+            "(SELECT count(*) FROM kernels WHERE session_id = :b)"), {"b": b})).one()
+    assert tuple(left) == (1, 2)  # B and its kernels are untouched, for a later prune

@@ -3,7 +3,8 @@
     1 plan     the cached plan, checked against the catalog's fingerprint (one small query)
     2 lock     the candidates, FOR UPDATE SKIP LOCKED (nothing waits)
     3 delete   every step of the plan for the locked rows, with lock_timeout as the longest wait
-               for a row held elsewhere; when it runs out, `classify` locks the whole tree with
+               for a row held elsewhere; when it runs out (or PostgreSQL picks this delete as
+               a deadlock's victim: two prunes deleting shared rows), `classify` locks the tree with
                SKIP LOCKED, the parents with a held row are left for later ("busy") and the
                delete runs again for the rest, which are then all ours
     4 check    every locked parent is gone (else a trigger or a policy kept it: roll back and
@@ -49,6 +50,9 @@ from core.repository.pruner.statements import (
 from core.settings import PruneSettings
 
 _SAVED = ("lock_timeout", "statement_timeout", "jit_above_cost")
+# SQLSTATEs of a delete that met a row another transaction holds: lock_not_available (our
+# lock_timeout ran out) and deadlock_detected (we were chosen as the victim)
+HELD_ELSEWHERE = ("55P03", "40P01")
 
 
 class _Rehearsal(Exception):
@@ -129,10 +133,12 @@ async def _prune(conn: AsyncConnection, plan: Plan, req: SweepRequest,
             async with conn.begin_nested():
                 row = (await conn.execute(stmt)).one()
         except DB_ERRORS as exc:
-            if sqlstate(exc) != "55P03":  # lock_not_available
+            if sqlstate(exc) not in HELD_ELSEWHERE:
                 raise
-            # a row the prune must delete is held elsewhere: lock the tree with SKIP LOCKED,
-            # leave the parents with a held row for later, delete the rest (all ours now)
+            # a row the prune must delete is held elsewhere (our wait ran out, or PostgreSQL
+            # chose us as a deadlock's victim: another prune deleting the same shared rows in
+            # another order): lock the tree with SKIP LOCKED, leave the parents with a held row
+            # for later, delete the rest (all ours now)
             held = (await conn.execute(classify_statement(plan, req, roots))).one()._mapping
             busy += int(held["busy"])
             taken -= int(held["busy"])
