@@ -37,6 +37,7 @@ from core.demo.backendai import (
     resolve_release,
 )
 from core.demo.backendai.cache import file_lock
+from core.demo.backendai.common import say
 from core.demo.backendai_seed import seed_backendai
 from core.demo.cluster import ClusterError, LocalCluster
 from core.demo.seed import is_seeded, seed
@@ -78,11 +79,6 @@ def fallback_banner(reason: str) -> str:
 def real_database_name(base: str, release: str = REAL_RELEASE) -> str:
     """The real demo's database: `<base>_<release key>` (pruner_demo_26_9)."""
     return f"{base}_{release_key(release).replace('.', '_')}"
-
-
-def _say(progress: Progress | None, message: str) -> None:
-    if progress is not None:
-        progress(message)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -131,12 +127,12 @@ async def _build_real(cluster: LocalCluster, conn: Conn, name: str, version: str
                       progress: Progress | None) -> DemoDatabase:
     key = release_key(version)
     if cached_meta(version, project_dir) is None:
-        _say(progress, f"building the Backend.AI {key} schema (first use, a few minutes)…")
+        say(progress, f"building the Backend.AI {key} schema (first use, a few minutes)…")
     else:
-        _say(progress, f"loading the Backend.AI {version} schema (cached in .pruner/cache)…")
+        say(progress, f"loading the Backend.AI {version} schema (cached in .pruner/cache)…")
     url = await asyncio.to_thread(load_schema, cluster, name, version, replace=True,
                                   progress=progress, project_dir=project_dir)
-    _say(progress, f"seeding {sessions:,} sessions and the rows around them into {name}…")
+    say(progress, f"seeding {sessions:,} sessions and the rows around them into {name}…")
     started = time.monotonic()
     engine = create_engine(url)
     try:
@@ -146,7 +142,7 @@ async def _build_real(cluster: LocalCluster, conn: Conn, name: str, version: str
         await engine.dispose()
     await asyncio.to_thread(conn.psql, "COMMENT ON DATABASE :\"db\" IS :'marker'", db=name,
                             marker=_marker(version, sessions))
-    _say(progress, f"seeded {sum(counts.values()):,} rows in {len(counts)} tables "
+    say(progress, f"seeded {sum(counts.values()):,} rows in {len(counts)} tables "
                    f"({time.monotonic() - started:.0f} s)")
     return DemoDatabase(url, name, key, seeded=True, sessions=sessions)
 
@@ -178,6 +174,6 @@ async def prepare_demo(cluster: LocalCluster, base: str, sessions: int, *, real:
                                   progress=progress)
     except (BackendAIError, ClusterError, errors.PrunerError, OSError) as exc:
         reason = _one_line(exc)
-    _say(progress, f"the real Backend.AI {REAL_RELEASE} schema could not be built: {reason}")
-    _say(progress, "using the modelled schema instead")
+    say(progress, f"the real Backend.AI {REAL_RELEASE} schema could not be built: {reason}")
+    say(progress, "using the modelled schema instead")
     return await prepare_modelled(cluster, base, sessions, fallback=reason)

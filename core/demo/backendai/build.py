@@ -24,10 +24,10 @@ from core.demo.backendai.common import (
     BackendAIError,
     Progress,
     _run,
-    _say,
     print_progress,
     release_key,
     resolve_release,
+    say,
 )
 from core.demo.backendai.python313 import ensure_venv
 from core.demo.cluster import ClusterError, LocalCluster
@@ -70,7 +70,7 @@ def ensure_schema(release: str, progress: Progress | None = print_progress,
             return paths.dump
         started = time.monotonic()
         venv = ensure_venv(paths.version, progress, project_dir)
-        _say(progress, f"{paths.version}: starting a throwaway PostgreSQL cluster")
+        say(progress, f"{paths.version}: starting a throwaway PostgreSQL cluster")
         cluster, base = _throwaway_cluster()
         try:
             conn = Conn.of(cluster)
@@ -81,7 +81,7 @@ def ensure_schema(release: str, progress: Progress | None = print_progress,
                 ini = workdir / "alembic.ini"
                 ini.touch(mode=0o600)
                 ini.write_text(_alembic_ini(conn.url(database)))
-                _say(progress, f"{paths.version}: backend.ai mgr schema oneshot")
+                say(progress, f"{paths.version}: backend.ai mgr schema oneshot")
                 proc = _run([str(venv / "bin" / "backend.ai"), "mgr", "schema", "oneshot",
                              "-f", str(ini)], "backend.ai mgr schema oneshot", cwd=workdir,
                             env={**conn.env(), "PYTHONUNBUFFERED": "1"})
@@ -92,7 +92,7 @@ def ensure_schema(release: str, progress: Progress | None = print_progress,
             head = conn.psql("SELECT version_num FROM alembic_version", database)
             tables = int(conn.psql(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database))
-            _say(progress, f"{paths.version}: {tables} tables, alembic head {head}; pg_dump")
+            say(progress, f"{paths.version}: {tables} tables, alembic head {head}; pg_dump")
             paths.cache.mkdir(parents=True, exist_ok=True)
             tmp = paths.dump.with_name(f".{paths.dump.name}.{os.getpid()}.tmp")
             try:
@@ -116,5 +116,5 @@ def ensure_schema(release: str, progress: Progress | None = print_progress,
         }
         # The metadata is what makes the dump valid, so it is written last.
         _write_atomic(paths.meta, (json.dumps(meta, indent=2) + "\n").encode())
-        _say(progress, f"{paths.version}: dump ready in {meta['build_seconds']} s: {paths.dump}")
+        say(progress, f"{paths.version}: dump ready in {meta['build_seconds']} s: {paths.dump}")
         return paths.dump

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.demo.backendai.common import BUILDER_REVISION, Progress, _say, resolve_release
+from core.demo.backendai.common import BUILDER_REVISION, Progress, resolve_release, say
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -53,7 +53,7 @@ def file_lock(path: Path, progress: Progress | None, doing: str) -> Iterator[Non
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _say(progress, f"waiting for another process {doing}")
+            say(progress, f"waiting for another process {doing}")
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

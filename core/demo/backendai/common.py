@@ -27,7 +27,8 @@ class BackendAIError(RuntimeError):
     """A Backend.AI schema could not be built or loaded; the message says why in one line."""
 
 
-def _say(progress: Progress | None, message: str) -> None:
+def say(progress: Progress | None, message: str) -> None:
+    """Hand `message` to `progress` (a line printer), if there is one."""
     if progress is not None:
         progress(message)
 

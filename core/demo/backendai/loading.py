@@ -15,10 +15,10 @@ from core.demo.backendai.common import (
     BackendAIError,
     Progress,
     _run,
-    _say,
     check_identifier,
     print_progress,
     resolve_release,
+    say,
 )
 from core.demo.cluster import LocalCluster
 
@@ -52,7 +52,7 @@ def _ensure_template(conn: Conn, release: str, dump: Path, meta: dict[str, Any],
     if _database_comment(conn, name) == marker:
         return name
     building = check_identifier(f"{name}_b{os.getpid()}")
-    _say(progress, f"{meta['version']}: restoring the dump into template {name}")
+    say(progress, f"{meta['version']}: restoring the dump into template {name}")
     conn.psql('DROP DATABASE IF EXISTS :"db"', db=building)
     conn.psql('CREATE DATABASE :"db"', db=building)
     try:

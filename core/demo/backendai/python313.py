@@ -16,9 +16,9 @@ from core.demo.backendai.common import (
     BackendAIError,
     Progress,
     _run,
-    _say,
     print_progress,
     resolve_release,
+    say,
 )
 
 PY313_ENV = "PRUNER_PY313"
@@ -98,10 +98,10 @@ def ensure_venv(release: str, progress: Progress | None = print_progress,
         if _venv_version(paths.venv) == paths.version:
             return paths.venv
         python = find_python313()
-        _say(progress, f"creating {paths.venv} with {python}")
+        say(progress, f"creating {paths.venv} with {python}")
         paths.venv.parent.mkdir(parents=True, exist_ok=True)
         _run([str(python), "-m", "venv", "--clear", str(paths.venv)], "venv creation")
-        _say(progress, f"installing {PACKAGE}=={paths.version} with pip (takes a few minutes)")
+        say(progress, f"installing {PACKAGE}=={paths.version} with pip (takes a few minutes)")
         started = time.monotonic()
         _run([str(paths.venv / "bin" / "python"), "-m", "pip", "install", "-q",
               "--disable-pip-version-check", f"{PACKAGE}=={paths.version}"],
@@ -112,5 +112,5 @@ def ensure_venv(release: str, progress: Progress | None = print_progress,
                 f"{paths.venv}: {PACKAGE} {paths.version} installed but does not import "
                 f"(found {found!r})")
         took = time.monotonic() - started
-        _say(progress, f"installed {PACKAGE}=={paths.version} in {took:.0f} s")
+        say(progress, f"installed {PACKAGE}=={paths.version} in {took:.0f} s")
         return paths.venv
